@@ -1,0 +1,110 @@
+/**
+ * Every external name the fleet uses, derived from a tenant name and nothing else.
+ * Pure: no Pulumi, no I/O. Tenant names are validated before they get here
+ * (^[a-z][a-z0-9-]*[a-z0-9]$, 3-30 characters, no "--"); tests/infra/naming.test.ts proves that
+ * every derived name then satisfies Swarm, DNS, S3, Postgres and Kestra naming rules.
+ */
+
+/** The global overlay network Traefik routes on. */
+export const PUBLIC_NETWORK = "network_swarm_public";
+/** The overlay network joining MinIO and every tenant's Kestra services. */
+export const STORAGE_NETWORK = "net_storage";
+/** Swarm stack (namespace label) of the global proxy and of the global storage. */
+export const PROXY_STACK = "platform_proxy";
+export const STORAGE_STACK = "platform_storage";
+export const PROXY_SERVICE = "platform_proxy_traefik";
+export const STORAGE_SERVICE = "platform_storage_minio";
+export const ACME_VOLUME = "traefik_acme";
+export const MINIO_VOLUME = "minio_data";
+/** Network alias of MinIO on the storage network (Java rejects "_" in host names). */
+export const MINIO_ALIAS = "minio";
+/** Network alias of a tenant's Postgres on its private network. */
+export const POSTGRES_ALIAS = "postgres";
+
+/** Traefik entrypoints and the origin-lock middleware (defined in Traefik's file provider). */
+export const ENTRYPOINT_WEB = "web";
+export const ENTRYPOINT_WEBSECURE = "websecure";
+export const ORIGIN_LOCK_MIDDLEWARE = "cloudflare-only@file";
+export const STORAGE_ADMIN_MIDDLEWARE = "storage-admin-allowlist@file";
+export const CERT_RESOLVER = "letsencrypt";
+
+/** Kestra's ports: 8080 API + UI (routed), 8081 management (never routed). */
+export const KESTRA_HTTP_PORT = 8080;
+export const KESTRA_MANAGEMENT_PORT = 8081;
+
+/** Service labels every service carries; the policy pack reads them. */
+export const LABEL_STACK = "com.docker.stack.namespace";
+export const LABEL_TENANT = "kestra-fleet.tenant";
+export const LABEL_ROLE = "kestra-fleet.role";
+
+export type ServiceRole = "web" | "backend" | "worker" | "postgres" | "proxy" | "storage";
+export type NetworkRole = "private" | "public" | "storage";
+
+/** Kestra's webhook paths (with and without the OSS tenant `main`). */
+export const WEBHOOK_PATHS = ["/api/v1/main/executions/webhook/", "/api/v1/executions/webhook/"] as const;
+
+export interface TenantNames {
+  tenant: string;
+  /** Swarm stack namespace, `kestra_<t>`. */
+  stack: string;
+  privateNetwork: string;
+  pgVolume: string;
+  bucket: string;
+  services: { postgres: string; web: string; backend: string; worker: string };
+  /** Postgres database and role (per-tenant server: constant-ish; managed server: unique per tenant). */
+  database: string;
+  dbUser: string;
+  /** Traefik router and service name. */
+  router: string;
+  /** Prefix of Swarm secret and config names (a content hash is appended). */
+  secretPrefix: string;
+  /** Pulumi logical-name prefix: every URN of the tenant carries it. */
+  logical: string;
+}
+
+export function tenantNames(tenant: string): TenantNames {
+  const snake = tenant.replace(/-/g, "_");
+  const stack = `kestra_${tenant}`;
+  return {
+    tenant,
+    stack,
+    privateNetwork: `net_${tenant}_private`,
+    pgVolume: `pg_${tenant}_data`,
+    bucket: `kestra-${tenant}`,
+    services: {
+      postgres: `${stack}_postgres`,
+      web: `${stack}_kestra`,
+      backend: `${stack}_executor`,
+      worker: `${stack}_worker`,
+    },
+    database: `kestra_${snake}`,
+    dbUser: `kestra_${snake}`,
+    router: `kestra-${tenant}`,
+    secretPrefix: stack,
+    logical: tenant,
+  };
+}
+
+/** Host name of a tenant from the stack's pattern, e.g. `{tenant}-kestra.example.com`. */
+export function tenantHost(pattern: string, tenant: string): string {
+  return pattern.split("{tenant}").join(tenant);
+}
+
+/** Full public URL with the trailing slash Kestra wants in `kestra.url`. */
+export function tenantUrl(pattern: string, tenant: string): string {
+  return `https://${tenantHost(pattern, tenant)}/`;
+}
+
+/**
+ * Name of a Swarm secret or config: a prefix plus the first 12 hex digits of the content's SHA-256,
+ * so a changed content gets a new object (the old one stays while services still use it).
+ */
+export function contentName(prefix: string, purpose: string, sha256Hex: string): string {
+  return `${prefix}_${purpose}_${sha256Hex.slice(0, 12)}`;
+}
+
+/** Names reserved for the platform: never tenant names. */
+export const RESERVED_TENANT_NAMES = [
+  "admin", "api", "www", "traefik", "minio", "s3", "kestra", "proxy", "infra",
+  "platform", "storage", "public", "dashboard", "mail", "status", "auth", "sso", "grafana",
+] as const;
