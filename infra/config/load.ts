@@ -1,0 +1,205 @@
+/**
+ * Reads the `kestra-fleet:` stack config from one of two sources, the same way:
+ * - the Pulumi runtime (a real `pulumi up`/`preview`): values from the engine, secrets decrypted;
+ * - a `Pulumi.<stack>.yaml` file (the offline plan): `secure:` values and absent secrets become
+ *   placeholders, since no credentials exist offline.
+ * Positions come from the stack file when it is there, so errors read `Pulumi.staging.yaml:12:5`.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { isMap } from "yaml";
+import type { Diagnostic } from "../diagnostics";
+import { parseYaml, positionOf, PARSE_OPTIONS, zodDiagnostics, type PathSegment, type YamlSource } from "../yaml-source";
+import { SECRET_KEYS, SecretsSchema, SettingsSchema, SETTINGS_KEYS, type Secrets, type Settings } from "./schema";
+import { closest } from "../diagnostics";
+
+export const NAMESPACE = "kestra-fleet";
+
+export interface ConfigSource {
+  /** Shown in messages: `Pulumi.staging.yaml`, or `stack config` when there is no file. */
+  file: string;
+  /** Short keys (without namespace) → values, objects already parsed. */
+  values: Record<string, unknown>;
+  /** Short keys holding secrets (wholly or at some path). */
+  secretKeys: Set<string>;
+  yaml?: YamlSource;
+  /** Offline: absent secrets are replaced by placeholders instead of being errors. */
+  offline: boolean;
+  /** Problems found while reading the source itself. */
+  errors: Diagnostic[];
+}
+
+export function placeholder(key: string): string {
+  return `offline-placeholder-for-${key}`;
+}
+
+/** Reads `Pulumi.<stack>.yaml` for the offline plan. */
+export function configFromStackFile(projectRoot: string, stack: string): ConfigSource {
+  const file = `Pulumi.${stack}.yaml`;
+  const abs = path.join(projectRoot, file);
+  const source: ConfigSource = { file, values: {}, secretKeys: new Set(), offline: true, errors: [] };
+  if (!fs.existsSync(abs)) {
+    source.errors.push({ file, field: "", message: `no stack config file: create ${file} (see README, Stack config)` });
+    return source;
+  }
+  const { source: yaml, errors } = parseYaml(file, fs.readFileSync(abs, "utf8"));
+  source.yaml = yaml;
+  if (errors.length) {
+    source.errors.push(...errors);
+    return source;
+  }
+  const doc = yaml.doc.toJS() as { config?: Record<string, unknown> } | null;
+  const config = doc?.config ?? {};
+  for (const [fullKey, value] of Object.entries(config)) {
+    if (!fullKey.startsWith(`${NAMESPACE}:`)) continue;
+    const key = fullKey.slice(NAMESPACE.length + 1);
+    const { value: replaced, hadSecret } = replaceSecure(value, key);
+    source.values[key] = replaced;
+    if (hadSecret) source.secretKeys.add(key);
+  }
+  return source;
+}
+
+function replaceSecure(value: unknown, key: string): { value: unknown; hadSecret: boolean } {
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    const obj = value as Record<string, unknown>;
+    if (Object.keys(obj).length === 1 && typeof obj.secure === "string") return { value: placeholder(key), hadSecret: true };
+    let hadSecret = false;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(obj)) {
+      const r = replaceSecure(v, `${key}.${k}`);
+      out[k] = r.value;
+      hadSecret ||= r.hadSecret;
+    }
+    return { value: out, hadSecret };
+  }
+  if (Array.isArray(value)) {
+    let hadSecret = false;
+    const out = value.map((v, i) => {
+      const r = replaceSecure(v, `${key}.${i}`);
+      hadSecret ||= r.hadSecret;
+      return r.value;
+    });
+    return { value: out, hadSecret };
+  }
+  return { value, hadSecret: false };
+}
+
+/**
+ * Builds a source from the Pulumi runtime's config map (`pulumi.runtime.allConfig()`) and its list
+ * of secret keys. Objects arrive as JSON text, scalars as text.
+ */
+export function configFromRuntime(
+  all: Record<string, string>,
+  secretFullKeys: readonly string[],
+  positions?: { projectRoot: string; stack: string },
+): ConfigSource {
+  const file = positions ? `Pulumi.${positions.stack}.yaml` : "stack config";
+  const source: ConfigSource = { file, values: {}, secretKeys: new Set(), offline: false, errors: [] };
+  for (const [fullKey, raw] of Object.entries(all)) {
+    if (!fullKey.startsWith(`${NAMESPACE}:`)) continue;
+    const key = fullKey.slice(NAMESPACE.length + 1);
+    const isSecretString = secretFullKeys.includes(fullKey) && key !== "gitCredentials";
+    source.values[key] = isSecretString ? raw : parseScalar(raw);
+    if (secretFullKeys.includes(fullKey)) source.secretKeys.add(key);
+  }
+  if (positions) {
+    const abs = path.join(positions.projectRoot, file);
+    if (fs.existsSync(abs)) {
+      const { source: yaml, errors } = parseYaml(file, fs.readFileSync(abs, "utf8"));
+      if (!errors.length) source.yaml = yaml;
+    }
+  }
+  return source;
+}
+
+function parseScalar(raw: string): unknown {
+  const t = raw.trim();
+  if (t.startsWith("{") || t.startsWith("[") || t === "true" || t === "false" || /^-?[0-9]+(\.[0-9]+)?$/.test(t)) {
+    try {
+      return JSON.parse(t);
+    } catch {
+      return raw;
+    }
+  }
+  return raw;
+}
+
+export interface LoadedConfig {
+  settings: Settings;
+  secrets: Secrets;
+  /** Position of a config field, for messages about it made later. */
+  locate: (key: string, p?: PathSegment[]) => Pick<Diagnostic, "file" | "line" | "col" | "field">;
+}
+
+/** Validates a source; every problem is reported at once, values are never echoed. */
+export function loadConfig(source: ConfigSource): { config?: LoadedConfig; errors: Diagnostic[] } {
+  const errors: Diagnostic[] = [...source.errors];
+  if (errors.length) return { errors };
+  const locate = (key: string, p: PathSegment[] = []): Pick<Diagnostic, "file" | "line" | "col" | "field"> => {
+    const field = `${NAMESPACE}:${key}${p.length ? "." + p.join(".") : ""}`;
+    if (!source.yaml || !isMap(source.yaml.doc.contents)) return { file: source.file, field };
+    const base: PathSegment[] = ["config", `${NAMESPACE}:${key}`, ...p];
+    return { file: source.file, ...positionOf(source.yaml, base, { key: true }), field };
+  };
+
+  const plain: Record<string, unknown> = {};
+  const secretValues: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(source.values)) {
+    if ((SECRET_KEYS as readonly string[]).includes(key)) {
+      secretValues[key] = value;
+      continue;
+    }
+    if (source.secretKeys.has(key)) {
+      errors.push({ ...locate(key), message: "is stored as a secret but is not a secret setting: set it with `pulumi config set` (without --secret)" });
+      continue;
+    }
+    if (!SETTINGS_KEYS.includes(key)) {
+      const hint = closest(key, [...SETTINGS_KEYS, ...SECRET_KEYS]);
+      errors.push({ ...locate(key), message: `unknown config key${hint ? ` (did you mean "${NAMESPACE}:${hint}"?)` : ""}` });
+      continue;
+    }
+    plain[key] = value;
+  }
+  for (const key of SECRET_KEYS) {
+    if (key in secretValues && !source.secretKeys.has(key)) {
+      errors.push({ ...locate(key), message: `is a secret: set it with \`pulumi config set --secret ${NAMESPACE}:${key} …\`, never in plain text` });
+    }
+  }
+
+  const parsed = SettingsSchema.safeParse(plain, PARSE_OPTIONS);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const [key, ...rest] = issue.path.filter((s): s is PathSegment => typeof s !== "symbol");
+      if (key === undefined) {
+        errors.push({ file: source.file, field: `${NAMESPACE}:`, message: issue.message });
+        continue;
+      }
+      if (issue.code === "unrecognized_keys") {
+        for (const k of issue.keys) errors.push({ ...locate(String(key), [...rest, k]), message: "unknown key" });
+        continue;
+      }
+      errors.push({ ...locate(String(key), rest), message: issue.message });
+    }
+  }
+
+  const secretInput: Record<string, unknown> = { ...secretValues };
+  if (source.offline) {
+    secretInput.cloudflareApiToken ??= placeholder("cloudflareApiToken");
+    secretInput.acmeDnsApiToken ??= placeholder("acmeDnsApiToken");
+    if (parsed.success && parsed.data.managedPostgres) secretInput.managedPostgresPassword ??= placeholder("managedPostgresPassword");
+  }
+  const secrets = SecretsSchema.safeParse(secretInput, PARSE_OPTIONS);
+  if (!secrets.success) {
+    for (const issue of secrets.error.issues) {
+      const [key, ...rest] = issue.path.filter((s): s is PathSegment => typeof s !== "symbol");
+      const msg = issue.message === "is required" ? `is required: set it with \`pulumi config set --secret ${NAMESPACE}:${String(key)} …\`` : issue.message;
+      errors.push({ ...locate(String(key ?? ""), rest), message: msg });
+    }
+  }
+  if (parsed.success && parsed.data.managedPostgres && secrets.success && !secrets.data.managedPostgresPassword) {
+    errors.push({ ...locate("managedPostgresPassword"), message: `is required with managedPostgres: set it with \`pulumi config set --secret ${NAMESPACE}:managedPostgresPassword …\`` });
+  }
+  if (errors.length || !parsed.success || !secrets.success) return { errors };
+  return { config: { settings: parsed.data, secrets: secrets.data, locate }, errors: [] };
+}

@@ -1,0 +1,184 @@
+/**
+ * Stack config: every key under the `kestra-fleet:` namespace of Pulumi.<stack>.yaml, validated once
+ * at start. Staging and prod differ only here. Secret keys are listed in SECRET_KEYS and are set by
+ * operators with `pulumi config set --secret`; they never sit in the committed files.
+ */
+import { z } from "zod";
+import { cidr, cron, domain, email, gitBranch, imageParts, ipAddress, kestraNamespace, nodeName, pinnedImage, uuid } from "../fields";
+
+const hex32 = (what: string) => z.string().regex(/^[a-f0-9]{32}$/, { message: `is not a Cloudflare ${what} (32 lower-case hex digits)` });
+
+const duration = () => z.string().regex(/^[0-9]+(ms|s|m|h)$/, { message: "is not a duration such as 30s, 5m or 24h" });
+
+/** Kestra must be an exact 1.x release: v1.X.Y (2.0 migrates the database irreversibly). */
+const kestraImage = () =>
+  pinnedImage().superRefine((v, ctx) => {
+    const tag = imageParts(v)?.tag;
+    if (imageParts(v) && !(tag && /^v1\.[0-9]+\.[0-9]+$/.test(tag))) {
+      ctx.addIssue({ code: "custom", message: "must pin an exact Kestra 1.x release tag, e.g. kestra/kestra:v1.1.6 (a digest may follow)" });
+    }
+  });
+
+/** Traefik v3, 3.6.1 or later (older ones fail against Docker Engine 29). */
+const traefikImage = () =>
+  pinnedImage().superRefine((v, ctx) => {
+    const tag = imageParts(v)?.tag;
+    const m = tag ? /^v?3\.([0-9]+)\.([0-9]+)$/.exec(tag) : null;
+    if (imageParts(v) && (!m || Number(m[1]) < 6 || (Number(m[1]) === 6 && Number(m[2]) < 1))) {
+      ctx.addIssue({ code: "custom", message: "must pin Traefik v3.6.1 or later by exact tag, e.g. traefik:v3.6.2" });
+    }
+  });
+
+const hostPattern = () =>
+  z.string().superRefine((v, ctx) => {
+    if (!v.includes("{tenant}")) {
+      ctx.addIssue({ code: "custom", message: "must contain {tenant}, e.g. {tenant}-kestra.example.com" });
+      return;
+    }
+    if (!/^\{tenant\}[.-]/.test(v) && !/^[a-z0-9-]*\{tenant\}[a-z0-9-]*\./.test(v)) {
+      ctx.addIssue({ code: "custom", message: "must put {tenant} in the first label, e.g. {tenant}.kestra.example.com or {tenant}-kestra.example.com" });
+      return;
+    }
+    if (!domain().safeParse(v.split("{tenant}").join("tenant")).success) {
+      ctx.addIssue({ code: "custom", message: "does not give a valid host name" });
+    }
+  });
+
+const identities = z.strictObject({
+  emails: z.array(email()).default([]),
+  emailDomains: z.array(domain()).default([]),
+  groups: z.array(uuid()).default([]),
+});
+
+export const SettingsSchema = z
+  .strictObject({
+    /** Tenant host: `{tenant}` replaced by the tenant name. */
+    hostPattern: hostPattern(),
+    /** Declared when Cloudflare Advanced Certificate Manager covers second-level names. */
+    advancedCertificate: z.boolean().default(false),
+    cloudflare: z.strictObject({
+      accountId: hex32("account id"),
+      zoneId: hex32("zone id"),
+      zone: domain(),
+      /** Public addresses DNS records point at: the node(s) running Traefik. */
+      ingressAddresses: z.array(ipAddress()).min(1),
+      /** Platform admins, added to every tenant's Access policy. */
+      admins: identities.refine((a) => a.emails.length + a.emailDomains.length + a.groups.length > 0, {
+        message: "must name at least one admin email, email domain or group",
+      }),
+      /** Cloudflare's published IP ranges (https://www.cloudflare.com/ips/): origin lock and trusted proxies. */
+      originRanges: z.array(cidr()).min(1),
+      sessionDuration: duration().default("24h"),
+    }),
+    images: z.strictObject({
+      kestra: kestraImage(),
+      postgres: pinnedImage(),
+      traefik: traefikImage(),
+      minio: pinnedImage(),
+    }),
+    swarm: z.strictObject({
+      /** Docker endpoint of a Swarm manager (ssh://user@host or tcp://host:2376 with TLS). */
+      dockerHost: z.string().regex(/^(ssh|tcp|unix|npipe):\/\//, { message: "must be a Docker host URL such as ssh://deploy@manager-1" }),
+      /** Docker endpoint of each node that holds a volume (Postgres data, ACME state, MinIO data). */
+      nodes: z.record(nodeName(), z.string().regex(/^(ssh|tcp):\/\//, { message: "must be a Docker host URL such as ssh://deploy@node-1" })),
+      /** Default node for tenants' Postgres volumes. */
+      dataNode: nodeName(),
+      /** Encrypt the tenants' private overlay networks (IPsec between nodes). */
+      encryptNetworks: z.boolean().default(true),
+    }),
+    proxy: z.strictObject({
+      /** Manager node that runs the single Traefik instance and holds acme.json. */
+      node: nodeName(),
+      acmeEmail: email(),
+      /** ACME directory; Let's Encrypt production by default. */
+      acmeCaServer: z.url().default("https://acme-v02.api.letsencrypt.org/directory"),
+      logLevel: z.enum(["DEBUG", "INFO", "WARN", "ERROR"]).default("INFO"),
+    }),
+    gitSync: z.strictObject({
+      branch: gitBranch(),
+      targetNamespace: kestraNamespace(),
+      schedule: cron(),
+    }),
+    storage: z
+      .strictObject({
+        provider: z.enum(["minio", "aws"]),
+        /** Days a replaced or deleted object version is kept. */
+        noncurrentVersionDays: z.int().min(1).max(3650).default(30),
+        minio: z
+          .strictObject({
+            node: nodeName(),
+            /** Host of the S3/admin API, routed by Traefik (DNS-only record), for the Pulumi provider. */
+            adminHost: domain(),
+            /** Addresses allowed to reach the admin host (operators, CI). */
+            adminAllowList: z.array(cidr()).min(1),
+          })
+          .optional(),
+        aws: z
+          .strictObject({
+            region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-[0-9]$/, { message: "is not an AWS region such as eu-west-1" }),
+            /** S3 bucket names are global: an optional prefix keeps kestra-<t> unique to this fleet. */
+            bucketPrefix: z.string().regex(/^([a-z0-9][a-z0-9-]{0,20}-)?$/, { message: "must be empty or end in '-' (e.g. 'acme-ops-')" }).default(""),
+          })
+          .optional(),
+      })
+      .superRefine((s, ctx) => {
+        if (s.provider === "minio" && !s.minio) ctx.addIssue({ code: "custom", path: ["minio"], message: "is required when provider is minio" });
+        if (s.provider === "aws" && !s.aws) ctx.addIssue({ code: "custom", path: ["aws"], message: "is required when provider is aws" });
+      }),
+    /** External PostgreSQL server for tenants with `postgres.mode: managed`. */
+    managedPostgres: z
+      .strictObject({
+        host: z.string().min(1),
+        port: z.int().min(1).max(65535).default(5432),
+        username: z.string().min(1),
+        sslmode: z.enum(["disable", "require", "verify-ca", "verify-full"]).default("require"),
+        database: z.string().default("postgres"),
+      })
+      .optional(),
+    /** Cluster capacity, for the advisory capacity policy. */
+    capacity: z.strictObject({ cpus: z.number().positive(), memoryGb: z.number().positive() }).optional(),
+  })
+  .superRefine((s, ctx) => {
+    const nodes = Object.keys(s.swarm.nodes);
+    const need = (node: string, p: (string | number)[], what: string) => {
+      if (!nodes.includes(node)) ctx.addIssue({ code: "custom", path: p, message: `${what} "${node}" has no Docker endpoint in swarm.nodes` });
+    };
+    need(s.swarm.dataNode, ["swarm", "dataNode"], "node");
+    need(s.proxy.node, ["proxy", "node"], "node");
+    if (s.storage.minio) need(s.storage.minio.node, ["storage", "minio", "node"], "node");
+    const zone = s.cloudflare.zone;
+    const sample = s.hostPattern.split("{tenant}").join("tenant");
+    if (!(sample === zone || sample.endsWith(`.${zone}`))) {
+      ctx.addIssue({ code: "custom", path: ["hostPattern"], message: `gives hosts outside the Cloudflare zone ${zone}` });
+    }
+    if (s.storage.minio && !(s.storage.minio.adminHost.endsWith(`.${zone}`))) {
+      ctx.addIssue({ code: "custom", path: ["storage", "minio", "adminHost"], message: `is outside the Cloudflare zone ${zone}` });
+    }
+  });
+
+export type Settings = z.output<typeof SettingsSchema>;
+
+/** Secret stack config: never in the committed files. */
+export const GitCredentialSchema = z.strictObject({
+  username: z.string().min(1).optional(),
+  token: z.string().min(1).optional(),
+  sshKey: z.string().min(1).optional(),
+  passphrase: z.string().min(1).optional(),
+});
+export type GitCredential = z.output<typeof GitCredentialSchema>;
+
+export const SecretsSchema = z.strictObject({
+  /** Cloudflare API token of the Pulumi provider: DNS edit, Access apps and policies, service tokens. */
+  cloudflareApiToken: z.string().min(1),
+  /** Cloudflare token Traefik uses for the ACME DNS challenge (Zone:Read, DNS:Edit on the zone). */
+  acmeDnsApiToken: z.string().min(1),
+  /** Per tenant git credentials: { <tenant>: { token, username? } | { sshKey, passphrase? } }. */
+  gitCredentials: z.record(z.string(), GitCredentialSchema).default({}),
+  /** Password of managedPostgres.username. */
+  managedPostgresPassword: z.string().min(1).optional(),
+});
+export type Secrets = z.output<typeof SecretsSchema>;
+
+export const SECRET_KEYS = ["cloudflareApiToken", "acmeDnsApiToken", "gitCredentials", "managedPostgresPassword"] as const;
+
+export const SETTINGS_KEYS = Object.keys(SettingsSchema.shape) as readonly string[];

@@ -1,0 +1,57 @@
+/** zod field validators shared by the tenant schema and the stack config schema. */
+import { z } from "zod";
+import { cronProblem } from "./cron";
+
+export const DOMAIN_RE = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+export const email = () => z.email({ message: "is not a valid email address" });
+
+export const domain = () =>
+  z.string().regex(DOMAIN_RE, { message: "is not a valid domain name (lower case, e.g. acme.com)" });
+
+/** Cloudflare Access group id. */
+export const uuid = () => z.guid({ message: "is not a Cloudflare group id (a UUID such as 2b1d7c1e-5f4a-4c39-9d8e-0f1a2b3c4d5e)" });
+
+/** Swarm node host name, as in `node.hostname == X`. */
+export const nodeName = () =>
+  z.string().regex(/^[a-zA-Z0-9](?:[a-zA-Z0-9.-]{0,61}[a-zA-Z0-9])?$/, { message: "is not a valid Swarm node host name" });
+
+export const cron = () =>
+  z.string().superRefine((v, ctx) => {
+    const problem = cronProblem(v);
+    if (problem) ctx.addIssue({ code: "custom", message: `is not a valid cron expression: ${problem}` });
+  });
+
+/** Kestra namespace: lower-case segments separated by dots. */
+export const kestraNamespace = () =>
+  z.string().max(150).regex(/^[a-z0-9][a-z0-9_-]*(?:\.[a-z0-9][a-z0-9_-]*)*$/, {
+    message: "is not a valid Kestra namespace (lower-case letters, digits, '-', '_', segments separated by '.')",
+  });
+
+/** Git branch name (subset of git check-ref-format that never needs quoting). */
+export const gitBranch = () =>
+  z.string().max(200).regex(/^(?!\/|-|.*\/\/|.*\.\.|.*\.lock$|.*\/$|.*@\{)[A-Za-z0-9._\/-]+$/, { message: "is not a valid git branch name" });
+
+/** Image reference pinned by a tag other than `latest` or by a digest. */
+export const IMAGE_RE = /^(?<repo>[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)(?::(?<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?<digest>sha256:[a-f0-9]{64}))?$/;
+
+export function imageParts(ref: string): { repo: string; tag?: string; digest?: string } | undefined {
+  const m = IMAGE_RE.exec(ref);
+  if (!m?.groups) return undefined;
+  return { repo: m.groups.repo, tag: m.groups.tag, digest: m.groups.digest };
+}
+
+export const pinnedImage = () =>
+  z.string().superRefine((v, ctx) => {
+    const parts = imageParts(v);
+    if (!parts) ctx.addIssue({ code: "custom", message: `is not an image reference (repository:tag or repository@sha256:...)` });
+    else if (!parts.tag && !parts.digest) ctx.addIssue({ code: "custom", message: "is not pinned: add an exact tag or a digest" });
+    else if (parts.tag === "latest" && !parts.digest) ctx.addIssue({ code: "custom", message: "uses the floating tag 'latest': pin an exact version or a digest" });
+  });
+
+/** IPv4/IPv6 CIDR or address. */
+export const cidr = () =>
+  z.string().refine((v) => z.cidrv4().safeParse(v).success || z.cidrv6().safeParse(v).success, { message: "is not a CIDR range (e.g. 203.0.113.0/24)" });
+
+export const ipAddress = () =>
+  z.string().refine((v) => z.ipv4().safeParse(v).success || z.ipv6().safeParse(v).success, { message: "is not an IPv4 or IPv6 address" });

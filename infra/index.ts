@@ -1,0 +1,34 @@
+/**
+ * Pulumi entry point (Pulumi.yaml: main: infra/). Reads the stack config from the engine and the
+ * tenant files from tenants/, validates everything once, and declares the fleet. On any invalid
+ * input nothing is declared: the program stops with the full list of problems.
+ */
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { configFromRuntime } from "./config/load";
+import { formatDiagnostic, sortDiagnostics } from "./diagnostics";
+import { loadInputs } from "./inputs";
+import { defineFleet } from "./program";
+import { stacksIn } from "./tenants/load";
+
+const projectRoot = path.resolve(__dirname, "..");
+const stack = pulumi.getStack();
+const secretKeys: string[] = JSON.parse(process.env.PULUMI_CONFIG_SECRET_KEYS ?? "[]");
+
+const result = loadInputs({
+  stack,
+  stacks: stacksIn(projectRoot),
+  config: configFromRuntime(pulumi.runtime.allConfig(), secretKeys, { projectRoot, stack }),
+  tenantsDir: path.join(projectRoot, "tenants"),
+});
+
+if (!result.ok) {
+  throw new pulumi.RunError(`invalid tenant files or stack config; nothing was deployed:\n${sortDiagnostics(result.errors).map(formatDiagnostic).join("\n")}`);
+}
+for (const w of result.inputs.warnings) pulumi.log.warn(w);
+
+const outputs = defineFleet(result.inputs);
+
+export const tenants = outputs.tenants;
+export const proxy = outputs.proxy;
+export const storage = outputs.storage;

@@ -1,0 +1,77 @@
+/**
+ * `npm run plan -- --stack <staging|prod> [--tenants DIR] [--json] [--show-secrets] [--out DIR]`
+ *
+ * Exit codes: 0 plan made, no mandatory policy violation; 1 invalid input (errors on stderr,
+ * nothing on stdout) or a mandatory policy violation; 2 bad command line.
+ */
+import * as path from "path";
+import { parseArgs } from "util";
+import { formatDiagnostic, sortDiagnostics } from "../diagnostics";
+import { formatPlan, writeArtifacts } from "./report";
+import { runPlan } from "./run";
+
+const USAGE = "usage: npm run plan -- --stack <stack> [--tenants DIR] [--json] [--show-secrets] [--out DIR]";
+
+async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        stack: { type: "string" },
+        tenants: { type: "string" },
+        json: { type: "boolean", default: false },
+        "show-secrets": { type: "boolean", default: false },
+        out: { type: "string" },
+        help: { type: "boolean", default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (!args.stack) {
+    process.stderr.write(`--stack is required\n${USAGE}\n`);
+    return 2;
+  }
+  const showSecrets = !!args["show-secrets"];
+  const result = await runPlan({
+    stack: args.stack,
+    tenantsDir: args.tenants ? path.resolve(args.tenants) : undefined,
+    tenantsDisplay: args.tenants ? args.tenants.replace(/\/+$/, "") : undefined,
+    showSecrets,
+  });
+  if (!result.ok) {
+    for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
+    process.stderr.write(sortDiagnostics(result.errors).map(formatDiagnostic).join("\n") + "\n");
+    process.stderr.write(`${result.errors.length} problem(s); nothing was planned.\n`);
+    return 1;
+  }
+  const { plan } = result;
+  if (args.json) {
+    process.stdout.write(JSON.stringify(plan, null, 2) + "\n");
+  } else {
+    process.stdout.write(formatPlan(plan));
+  }
+  if (args.json) for (const w of plan.warnings) process.stderr.write(`warning: ${w}\n`);
+  if (args.out) {
+    const files = writeArtifacts(path.resolve(args.out), plan, result.inputs, showSecrets);
+    process.stderr.write(`wrote ${files.length} artifact file(s) under ${args.out}\n`);
+  }
+  return plan.violations.some((v) => v.level === "mandatory") ? 1 : 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    process.stderr.write(`plan failed: ${(e as Error).stack ?? e}\n`);
+    process.exitCode = 1;
+  },
+);

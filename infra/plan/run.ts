@@ -1,0 +1,194 @@
+/**
+ * The offline plan: the real program (defineFleet) run under Pulumi's mocks with a stack's config
+ * file, no credentials and no Pulumi CLI. Returns every resource with its inputs and options, the
+ * stack outputs, the plan warnings and the policy pack's verdict.
+ */
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { evaluate } from "../../policies/evaluate";
+import type { PolicyResource, Violation } from "../../policies/model";
+import { configFromStackFile } from "../config/load";
+import type { Diagnostic } from "../diagnostics";
+import { loadInputs, type FleetInputs } from "../inputs";
+import { defineFleet } from "../program";
+import { stacksIn } from "../tenants/load";
+import { installMocks, type Registration } from "./mocks";
+
+export const PROJECT = "kestra-fleet";
+export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
+
+export interface PlanResource {
+  urn: string;
+  type: string;
+  name: string;
+  id: string | null;
+  parent: string | null;
+  provider: string | null;
+  inputs: Record<string, unknown>;
+  options: { protect: boolean; retainOnDelete: boolean; deleteBeforeReplace: boolean; dependsOn: string[] };
+}
+
+export interface Plan {
+  stack: string;
+  tenants: string[];
+  resources: PlanResource[];
+  outputs: Record<string, unknown>;
+  warnings: string[];
+  violations: Violation[];
+}
+
+export interface PlanOptions {
+  stack: string;
+  projectRoot?: string;
+  tenantsDir?: string;
+  /** How the tenants folder is named in messages. */
+  tenantsDisplay?: string;
+  showSecrets?: boolean;
+}
+
+export type PlanResult =
+  | { ok: true; plan: Plan; inputs: FleetInputs; registrations: Registration[] }
+  | { ok: false; errors: Diagnostic[]; warnings: string[] };
+
+/** Runs one plan. Plans must not overlap in a process: Pulumi's mock monitor is global. */
+export async function runPlan(opts: PlanOptions): Promise<PlanResult> {
+  const root = opts.projectRoot ?? PROJECT_ROOT;
+  const tenantsDir = opts.tenantsDir ?? path.join(root, "tenants");
+  const tenantsDisplay = opts.tenantsDisplay ?? (path.resolve(tenantsDir) === path.join(root, "tenants") ? "tenants" : path.relative(process.cwd(), tenantsDir) || ".");
+  const loaded = loadInputs({
+    stack: opts.stack,
+    stacks: stacksIn(root),
+    config: configFromStackFile(root, opts.stack),
+    tenantsDir,
+    tenantsDisplay,
+  });
+  if (!loaded.ok) return loaded;
+  const inputs = loaded.inputs;
+
+  const registrations = await installMocks(PROJECT, opts.stack);
+  const outputs = defineFleet(inputs);
+  const resolvedOutputs = (await resolve(outputs, !!opts.showSecrets)) as Record<string, unknown>;
+  await pulumi.runtime.disconnect();
+
+  const regs = [...registrations.values()].sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
+  const resources = regs.map((r) => toPlanResource(r, !!opts.showSecrets));
+  const violations = evaluate(regs.map(toPolicyResource), {
+    capacity: inputs.settings.capacity
+      ? { nanoCpus: inputs.settings.capacity.cpus * 1e9, memoryBytes: inputs.settings.capacity.memoryGb * 1024 ** 3 }
+      : undefined,
+  });
+  return {
+    ok: true,
+    plan: {
+      stack: opts.stack,
+      tenants: inputs.tenants.map((t) => t.name),
+      resources,
+      outputs: resolvedOutputs,
+      warnings: inputs.warnings,
+      violations,
+    },
+    inputs,
+    registrations: regs,
+  };
+}
+
+function toPlanResource(r: Registration, showSecrets: boolean): PlanResource {
+  const property = new Set(Object.values(r.propertyDependencies).flat());
+  return {
+    urn: r.urn,
+    type: r.type,
+    name: r.name,
+    id: r.id ?? null,
+    parent: r.parent ?? null,
+    provider: r.provider ?? null,
+    inputs: render(r.inputs, showSecrets) as Record<string, unknown>,
+    options: {
+      protect: r.protect,
+      retainOnDelete: r.retainOnDelete,
+      deleteBeforeReplace: r.deleteBeforeReplace,
+      // Explicit dependsOn: the dependencies that no input carries.
+      dependsOn: r.dependencies.filter((d) => !property.has(d)),
+    },
+  };
+}
+
+function isSecretWrapper(v: unknown): v is { value: unknown } {
+  return !!v && typeof v === "object" && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+}
+
+/** Plan JSON form of an input: secrets masked, resource references as their URN, keys sorted. */
+function render(v: unknown, showSecrets: boolean): unknown {
+  if (isSecretWrapper(v)) return showSecrets ? render(v.value, showSecrets) : "[secret]";
+  if (Array.isArray(v)) return v.map((x) => render(x, showSecrets));
+  if (v && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    if (o[SIG_KEY] === RESOURCE_SIG) return { resource: o.urn };
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(o).sort()) if (o[k] !== undefined) out[k] = render(o[k], showSecrets);
+    return out;
+  }
+  return v;
+}
+
+/** Inputs without secret wrappers, and which top-level inputs held a secret. */
+export function unwrapSecrets(v: unknown): { value: unknown; secret: boolean } {
+  if (isSecretWrapper(v)) return { value: unwrapSecrets(v.value).value, secret: true };
+  if (Array.isArray(v)) {
+    const parts = v.map(unwrapSecrets);
+    return { value: parts.map((p) => p.value), secret: parts.some((p) => p.secret) };
+  }
+  if (v && typeof v === "object") {
+    let secret = false;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      const p = unwrapSecrets(x);
+      out[k] = p.value;
+      secret ||= p.secret;
+    }
+    return { value: out, secret };
+  }
+  return { value: v, secret: false };
+}
+
+export function toPolicyResource(r: Registration): PolicyResource {
+  const props: Record<string, unknown> = {};
+  const secretInputs: string[] = [];
+  for (const [k, v] of Object.entries(r.inputs)) {
+    const p = unwrapSecrets(v);
+    props[k] = p.value;
+    if (p.secret) secretInputs.push(k);
+  }
+  return {
+    urn: r.urn,
+    type: r.type,
+    name: r.name,
+    id: r.id,
+    props,
+    secretInputs: secretInputs.sort(),
+    options: { protect: r.protect, retainOnDelete: r.retainOnDelete, deleteBeforeReplace: r.deleteBeforeReplace, parent: r.parent },
+    propertyDependencies: r.propertyDependencies,
+  };
+}
+
+/** Resolves outputs (Outputs, nested objects) with secrets masked. */
+async function resolve(v: unknown, showSecrets: boolean): Promise<unknown> {
+  if (pulumi.Output.isInstance(v)) {
+    const out = v as pulumi.Output<unknown>;
+    const [value, secret] = await Promise.all([(out as any).promise() as Promise<unknown>, (out as any).isSecret as Promise<boolean>]);
+    if (secret && !showSecrets) return "[secret]";
+    return resolve(value, showSecrets);
+  }
+  if (Array.isArray(v)) return Promise.all(v.map((x) => resolve(x, showSecrets)));
+  if (v && typeof v === "object") {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) {
+      const x = await resolve((v as Record<string, unknown>)[k], showSecrets);
+      if (x !== undefined) out[k] = x;
+    }
+    return out;
+  }
+  return v;
+}

@@ -1,0 +1,58 @@
+/** Resource profiles of a tenant's services by `kestra.size`. CPU in cores, memory in MiB. */
+export type Size = "small" | "medium" | "large";
+
+export interface ServiceResources {
+  cpuReservation: number;
+  cpuLimit: number;
+  memoryReservationMiB: number;
+  memoryLimitMiB: number;
+}
+
+export interface Profile {
+  web: ServiceResources;
+  backend: ServiceResources;
+  worker: ServiceResources;
+  postgres: ServiceResources;
+  /** Worker threads of the backend's embedded worker and of each dedicated worker. */
+  workerThreads: number;
+  /** /dev/shm of Postgres. */
+  postgresShmMiB: number;
+}
+
+const r = (cpuReservation: number, cpuLimit: number, memoryReservationMiB: number, memoryLimitMiB: number): ServiceResources => ({
+  cpuReservation,
+  cpuLimit,
+  memoryReservationMiB,
+  memoryLimitMiB,
+});
+
+export const PROFILES: Record<Size, Profile> = {
+  small: { web: r(0.25, 1, 768, 1024), backend: r(0.5, 2, 1536, 2048), worker: r(0.5, 2, 1536, 2048), postgres: r(0.25, 1, 512, 1024), workerThreads: 4, postgresShmMiB: 256 },
+  medium: { web: r(0.5, 2, 1536, 2048), backend: r(1, 4, 3072, 4096), worker: r(1, 4, 3072, 4096), postgres: r(0.5, 2, 1024, 2048), workerThreads: 8, postgresShmMiB: 512 },
+  large: { web: r(1, 2, 2048, 3072), backend: r(2, 8, 6144, 8192), worker: r(2, 8, 6144, 8192), postgres: r(1, 4, 2048, 4096), workerThreads: 16, postgresShmMiB: 1024 },
+};
+
+/** Platform services. */
+export const PLATFORM_RESOURCES = {
+  traefik: r(0.25, 1, 128, 512),
+  minio: r(0.5, 2, 1024, 2048),
+};
+
+const MiB = 1024 * 1024;
+
+/** Swarm's units: nano-CPUs and bytes. */
+export function swarmResources(res: ServiceResources) {
+  return {
+    limits: { nanoCpus: Math.round(res.cpuLimit * 1e9), memoryBytes: res.memoryLimitMiB * MiB },
+    reservation: { nanoCpus: Math.round(res.cpuReservation * 1e9), memoryBytes: res.memoryReservationMiB * MiB },
+  };
+}
+
+/**
+ * JVM options bounding the heap to 70% of the container's memory limit, leaving room for
+ * metaspace, threads and direct buffers.
+ */
+export function javaOpts(res: ServiceResources): string {
+  const heap = Math.floor(res.memoryLimitMiB * 0.7);
+  return `-Xmx${heap}m -XX:+ExitOnOutOfMemoryError`;
+}

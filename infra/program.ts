@@ -1,0 +1,120 @@
+/**
+ * The fleet: validated inputs in, resources declared, operator outputs out. Run by `pulumi up`
+ * (infra/index.ts) and, unchanged, by the offline plan and the tests under Pulumi's mocks.
+ */
+import * as cloudflare from "@pulumi/cloudflare";
+import * as docker from "@pulumi/docker";
+import * as postgresql from "@pulumi/postgresql";
+import * as pulumi from "@pulumi/pulumi";
+import { ProxyStack } from "../stacks/proxy";
+import { StorageStack } from "../stacks/storage";
+import { TenantStack, type ManagedDatabase } from "../stacks/tenant";
+import type { FleetInputs } from "./inputs";
+import { PUBLIC_NETWORK, STORAGE_NETWORK } from "./naming";
+import { readFlowTemplate } from "./render/flow";
+
+export interface TenantOutputs {
+  url: string;
+  adminEmail: string;
+  adminPassword: pulumi.Output<string>;
+  bucket: pulumi.Output<string>;
+  services: Record<string, pulumi.Output<string>>;
+  accessApplicationId: pulumi.Output<string>;
+  webhookAccessApplicationId?: pulumi.Output<string>;
+  serviceTokenClientId?: pulumi.Output<string>;
+  serviceTokenClientSecret?: pulumi.Output<string>;
+}
+
+export function defineFleet(inputs: FleetInputs, flowTemplate: string = readFlowTemplate()) {
+  const { settings, secrets, stack } = inputs;
+
+  // Providers: the Swarm manager for services, networks, secrets and configs; one per node that
+  // holds a local volume (a volume is created on the node the provider talks to).
+  const manager = new docker.Provider("swarm-manager", { host: settings.swarm.dockerHost });
+  const nodeProviders = new Map<string, docker.Provider>();
+  const nodeProvider = (node: string) => {
+    let p = nodeProviders.get(node);
+    if (!p) {
+      p = new docker.Provider(`swarm-node-${node}`, { host: settings.swarm.nodes[node] });
+      nodeProviders.set(node, p);
+    }
+    return p;
+  };
+  const cf = new cloudflare.Provider("cloudflare", { apiToken: pulumi.secret(secrets.cloudflareApiToken) });
+
+  const proxy = new ProxyStack("proxy", {
+    settings,
+    acmeDnsApiToken: pulumi.secret(secrets.acmeDnsApiToken),
+    manager,
+    proxyNode: nodeProvider(settings.proxy.node),
+  });
+  const storage = new StorageStack("storage", {
+    settings,
+    manager,
+    storageNode: settings.storage.minio ? nodeProvider(settings.storage.minio.node) : undefined,
+    publicNetworkId: proxy.publicNetwork.id,
+    cloudflare: cf,
+  });
+
+  let managed: ManagedDatabase | undefined;
+  if (settings.managedPostgres && inputs.tenants.some((t) => t.postgres.mode === "managed")) {
+    const m = settings.managedPostgres;
+    managed = {
+      provider: new postgresql.Provider("managed-postgres", {
+        host: m.host,
+        port: m.port,
+        username: m.username,
+        password: pulumi.secret(secrets.managedPostgresPassword ?? ""),
+        sslmode: m.sslmode,
+        database: m.database,
+        superuser: false,
+      }),
+      host: m.host,
+      port: m.port,
+      sslmode: m.sslmode,
+    };
+  }
+
+  const tenants: Record<string, TenantOutputs> = {};
+  for (const tenant of inputs.tenants) {
+    const ts = new TenantStack(`${tenant.name}-tenant`, {
+      tenant,
+      settings,
+      stack,
+      manager,
+      dataNode: tenant.postgres.mode === "container" ? nodeProvider(tenant.postgres.node ?? settings.swarm.dataNode) : undefined,
+      publicNetworkId: proxy.publicNetwork.id,
+      storage,
+      cloudflare: cf,
+      flowTemplate,
+      gitCredential: inputs.gitCredentials[tenant.name],
+      managedDatabase: tenant.postgres.mode === "managed" ? managed : undefined,
+    });
+    const out: TenantOutputs = {
+      url: ts.url,
+      adminEmail: ts.adminEmail,
+      adminPassword: ts.adminPassword,
+      bucket: ts.bucket,
+      services: ts.services,
+      accessApplicationId: ts.edge.application.id,
+    };
+    if (ts.edge.webhookApplication) out.webhookAccessApplicationId = ts.edge.webhookApplication.id;
+    if (ts.edge.serviceToken) {
+      out.serviceTokenClientId = ts.edge.serviceToken.clientId;
+      out.serviceTokenClientSecret = pulumi.secret(ts.edge.serviceToken.clientSecret);
+    }
+    tenants[tenant.name] = out;
+  }
+
+  return {
+    stack,
+    tenants,
+    proxy: { service: proxy.service.name, publicNetwork: PUBLIC_NETWORK, ingressAddresses: settings.cloudflare.ingressAddresses },
+    storage: {
+      provider: storage.provider,
+      service: storage.service?.name,
+      network: storage.provider === "minio" ? STORAGE_NETWORK : undefined,
+      adminEndpoint: storage.adminEndpoint,
+    },
+  };
+}

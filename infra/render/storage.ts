@@ -1,0 +1,76 @@
+/**
+ * Storage documents of a tenant: the least-privilege policy of its access key and the
+ * `kestra.storage` block of its Kestra config, for either backend. Pure.
+ */
+import { MINIO_ALIAS } from "../naming";
+
+export const BUCKET_ACTIONS = ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:ListBucketVersions"] as const;
+export const OBJECT_ACTIONS = [
+  "s3:GetObject",
+  "s3:PutObject",
+  "s3:DeleteObject",
+  "s3:AbortMultipartUpload",
+  "s3:ListMultipartUploadParts",
+  "s3:GetObjectVersion",
+  "s3:DeleteObjectVersion",
+  "s3:GetObjectTagging",
+  "s3:PutObjectTagging",
+  "s3:DeleteObjectTagging",
+] as const;
+
+export interface PolicyDocument {
+  Version: "2012-10-17";
+  Statement: { Sid: string; Effect: "Allow"; Action: string[]; Resource: string[] }[];
+}
+
+/** Exactly the bucket and its objects: no wildcard in the bucket part, no admin action. */
+export function storagePolicyDocument(bucket: string): PolicyDocument {
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new Error(`not a bucket name: ${bucket}`);
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "Bucket", Effect: "Allow", Action: [...BUCKET_ACTIONS], Resource: [`arn:aws:s3:::${bucket}`] },
+      { Sid: "Objects", Effect: "Allow", Action: [...OBJECT_ACTIONS], Resource: [`arn:aws:s3:::${bucket}/*`] },
+    ],
+  };
+}
+
+export function storagePolicyJson(bucket: string): string {
+  return JSON.stringify(storagePolicyDocument(bucket));
+}
+
+export interface StorageCredentials {
+  accessKey: string;
+  secretKey: string;
+}
+
+/** MinIO on the storage overlay, plain HTTP inside the cluster, path-style (no virtual hosts). */
+export function minioStorageBlock(bucket: string, creds: StorageCredentials): Record<string, unknown> {
+  return {
+    type: "minio",
+    minio: {
+      endpoint: MINIO_ALIAS,
+      port: 9000,
+      secure: false,
+      accessKey: creds.accessKey,
+      secretKey: creds.secretKey,
+      region: "us-east-1",
+      bucket,
+      vhost: false,
+    },
+  };
+}
+
+/** AWS S3 in the stack's region. */
+export function s3StorageBlock(bucket: string, region: string, creds: StorageCredentials): Record<string, unknown> {
+  return {
+    type: "s3",
+    s3: {
+      endpoint: `https://s3.${region}.amazonaws.com`,
+      region,
+      bucket,
+      accessKey: creds.accessKey,
+      secretKey: creds.secretKey,
+    },
+  };
+}

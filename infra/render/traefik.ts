@@ -1,0 +1,59 @@
+/**
+ * Traefik's static configuration (command-line arguments) and its dynamic file (middlewares).
+ * Pure. TLS: ACME with Cloudflare's DNS challenge from the single Traefik instance (see README).
+ */
+import { stringify } from "yaml";
+import type { Settings } from "../config/schema";
+import { CERT_RESOLVER, ENTRYPOINT_WEB, ENTRYPOINT_WEBSECURE, PUBLIC_NETWORK } from "../naming";
+
+export const TRAEFIK_DYNAMIC_FILE = "/etc/traefik/dynamic.yml";
+export const ACME_DIR = "/letsencrypt";
+export const ACME_STORAGE = `${ACME_DIR}/acme.json`;
+export const DNS_TOKEN_SECRET_FILE = "/run/secrets/cloudflare_dns_api_token";
+
+export function traefikArgs(settings: Settings): string[] {
+  const trusted = settings.cloudflare.originRanges.join(",");
+  return [
+    "--global.checkNewVersion=false",
+    "--global.sendAnonymousUsage=false",
+    `--log.level=${settings.proxy.logLevel}`,
+    "--accesslog=true",
+    "--accesslog.format=json",
+    "--ping=true",
+    "--ping.entryPoint=traefik",
+    "--entryPoints.traefik.address=:8080",
+    "--api.dashboard=false",
+    "--providers.swarm=true",
+    "--providers.swarm.endpoint=unix:///var/run/docker.sock",
+    "--providers.swarm.exposedByDefault=false",
+    `--providers.swarm.network=${PUBLIC_NETWORK}`,
+    `--providers.file.filename=${TRAEFIK_DYNAMIC_FILE}`,
+    "--providers.file.watch=false",
+    `--entryPoints.${ENTRYPOINT_WEB}.address=:80`,
+    `--entryPoints.${ENTRYPOINT_WEB}.http.redirections.entryPoint.to=${ENTRYPOINT_WEBSECURE}`,
+    `--entryPoints.${ENTRYPOINT_WEB}.http.redirections.entryPoint.scheme=https`,
+    `--entryPoints.${ENTRYPOINT_WEB}.http.redirections.entryPoint.permanent=true`,
+    `--entryPoints.${ENTRYPOINT_WEB}.forwardedHeaders.trustedIPs=${trusted}`,
+    `--entryPoints.${ENTRYPOINT_WEBSECURE}.address=:443`,
+    `--entryPoints.${ENTRYPOINT_WEBSECURE}.forwardedHeaders.trustedIPs=${trusted}`,
+    `--certificatesResolvers.${CERT_RESOLVER}.acme.email=${settings.proxy.acmeEmail}`,
+    `--certificatesResolvers.${CERT_RESOLVER}.acme.storage=${ACME_STORAGE}`,
+    `--certificatesResolvers.${CERT_RESOLVER}.acme.caServer=${settings.proxy.acmeCaServer}`,
+    `--certificatesResolvers.${CERT_RESOLVER}.acme.dnsChallenge.provider=cloudflare`,
+    `--certificatesResolvers.${CERT_RESOLVER}.acme.dnsChallenge.resolvers=1.1.1.1:53,1.0.0.1:53`,
+  ];
+}
+
+/**
+ * Middlewares: `cloudflare-only` admits only Cloudflare's edge (the TCP peer, not a header), and
+ * `storage-admin-allowlist` only the operators' and CI's addresses.
+ */
+export function traefikDynamicConfig(settings: Settings): string {
+  const middlewares: Record<string, unknown> = {
+    "cloudflare-only": { ipAllowList: { sourceRange: [...settings.cloudflare.originRanges] } },
+  };
+  if (settings.storage.provider === "minio" && settings.storage.minio) {
+    middlewares["storage-admin-allowlist"] = { ipAllowList: { sourceRange: [...settings.storage.minio.adminAllowList] } };
+  }
+  return "# Rendered by kestra-fleet: do not edit.\n" + stringify({ http: { middlewares } }, { lineWidth: 0 });
+}

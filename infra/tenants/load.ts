@@ -1,0 +1,136 @@
+/**
+ * Reads every tenant file of a folder and validates it. Every problem of every file is collected;
+ * nothing is returned as valid unless all files are.
+ *
+ * Folder rules: `*.yaml` files are tenant files; `schema.json` is their JSON Schema; hidden files
+ * (editor swap files, .gitkeep) are ignored; any other entry (`acme.yml`, `notes.txt`, a folder)
+ * is refused, because a tenant file with the wrong extension would otherwise silently not deploy.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { isMap, isSeq } from "yaml";
+import type { Diagnostic } from "../diagnostics";
+import { parseYaml, positionOf, PARSE_OPTIONS, zodDiagnostics } from "../yaml-source";
+import { TenantSchema, tenantKeysAt, type Tenant } from "./schema";
+
+export interface LoadedTenant {
+  tenant: Tenant;
+  /** Path shown to operators, e.g. `tenants/acme.yaml`. */
+  file: string;
+  /** Position of a field in the file, for checks made later against the stack config. */
+  locate: (fieldPath: (string | number)[]) => { line: number; col: number };
+}
+
+export interface TenantLoadResult {
+  tenants: LoadedTenant[];
+  errors: Diagnostic[];
+  warnings: string[];
+}
+
+/**
+ * @param dir folder to read
+ * @param displayDir how the folder is named in messages (default: `tenants`)
+ * @param stacks names of the stacks that exist (from Pulumi.<stack>.yaml files)
+ */
+export function loadTenants(dir: string, opts: { displayDir?: string; stacks: readonly string[] }): TenantLoadResult {
+  const displayDir = opts.displayDir ?? "tenants";
+  const errors: Diagnostic[] = [];
+  const warnings: string[] = [];
+  const tenants: LoadedTenant[] = [];
+
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    return { tenants, errors: [{ file: displayDir, field: "", message: `cannot read the tenants folder: ${(e as Error).message}` }], warnings };
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+
+  for (const entry of entries) {
+    const shown = `${displayDir}/${entry.name}`;
+    if (entry.name.startsWith(".")) {
+      warnings.push(`${shown}: hidden file ignored`);
+      continue;
+    }
+    if (entry.name === "schema.json" && entry.isFile()) continue;
+    if (!entry.isFile() || !entry.name.endsWith(".yaml")) {
+      errors.push({
+        file: shown,
+        field: "",
+        message: entry.isFile()
+          ? "not a tenant file: tenant files end in .yaml (rename it) and the folder holds nothing else"
+          : "unexpected folder: the tenants folder holds only <tenant>.yaml files and schema.json",
+      });
+      continue;
+    }
+    const result = loadTenantFile(path.join(dir, entry.name), shown, opts.stacks);
+    errors.push(...result.errors);
+    if (result.tenant) tenants.push(result.tenant);
+  }
+
+  const seen = new Map<string, string>();
+  for (const t of tenants) {
+    const other = seen.get(t.tenant.name);
+    if (other) errors.push({ file: t.file, ...t.locate(["name"]), field: "name", message: `duplicates the tenant of ${other}` });
+    else seen.set(t.tenant.name, t.file);
+  }
+  tenants.sort((a, b) => (a.tenant.name < b.tenant.name ? -1 : 1));
+  return { tenants: errors.length ? [] : tenants, errors, warnings };
+}
+
+export function loadTenantFile(
+  absPath: string,
+  shown: string,
+  stacks: readonly string[],
+): { tenant?: LoadedTenant; errors: Diagnostic[] } {
+  const text = fs.readFileSync(absPath, "utf8");
+  const { source, errors } = parseYaml(shown, text);
+  if (errors.length) return { errors };
+  const contents = source.doc.contents;
+  if (contents === null || (text.replace(/#.*$/gm, "").trim() === "")) {
+    return { errors: [{ file: shown, line: 1, col: 1, field: "", message: "file is empty: a tenant file is a mapping with at least name, access and kestra" }] };
+  }
+  if (!isMap(contents)) {
+    const pos = positionOf(source, []);
+    const found = isSeq(contents) ? "a list" : "a single value";
+    return { errors: [{ file: shown, ...pos, field: "", message: `expected a mapping of tenant fields at the top level, found ${found}` }] };
+  }
+  const data = source.doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown>;
+  const parsed = TenantSchema.safeParse(data, PARSE_OPTIONS);
+  const locate = (p: (string | number)[]) => positionOf(source, p, { key: true });
+  if (!parsed.success) {
+    return { errors: zodDiagnostics(source, parsed.error, { knownKeys: tenantKeysAt }) };
+  }
+  const tenant = parsed.data;
+  const out: Diagnostic[] = [];
+  const expected = path.basename(absPath, ".yaml");
+  if (tenant.name !== expected) {
+    out.push({ file: shown, ...locate(["name"]), field: "name", message: `is "${tenant.name}" but the file is ${expected}.yaml: they must be equal` });
+  }
+  (tenant.environments ?? []).forEach((env, i) => {
+    if (!stacks.includes(env)) {
+      out.push({
+        file: shown,
+        ...locate(["environments", i]),
+        field: `environments.${i}`,
+        message: `names no stack: "${env}" is not one of ${stacks.join(", ")} (Pulumi.<stack>.yaml files)`,
+      });
+    }
+  });
+  const seenEnv = new Set<string>();
+  (tenant.environments ?? []).forEach((env, i) => {
+    if (seenEnv.has(env)) out.push({ file: shown, ...locate(["environments", i]), field: `environments.${i}`, message: "is listed twice" });
+    seenEnv.add(env);
+  });
+  if (out.length) return { errors: out };
+  return { tenant: { tenant, file: shown, locate }, errors: [] };
+}
+
+/** Stack names from the `Pulumi.<stack>.yaml` files next to Pulumi.yaml. */
+export function stacksIn(projectRoot: string): string[] {
+  return fs
+    .readdirSync(projectRoot)
+    .map((f) => /^Pulumi\.([a-z][a-z0-9-]*)\.yaml$/.exec(f)?.[1])
+    .filter((s): s is string => !!s)
+    .sort();
+}

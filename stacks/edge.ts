@@ -1,0 +1,113 @@
+/**
+ * TenantEdge: Cloudflare in front of one tenant. A proxied DNS record per ingress address, a
+ * self-hosted Access application for the host admitting exactly the tenant's identities plus the
+ * platform admins, an optional service token (non_identity policy) and, for tenants with public
+ * webhooks, a path application on Kestra's webhook paths with a bypass policy.
+ */
+import * as cloudflare from "@pulumi/cloudflare";
+import * as pulumi from "@pulumi/pulumi";
+import type { Settings } from "../infra/config/schema";
+import type { Tenant } from "../infra/tenants/schema";
+import { accessIncludes, webhookDestinations } from "../infra/render/access";
+
+export interface TenantEdgeArgs {
+  tenant: Tenant;
+  host: string;
+  stack: string;
+  settings: Settings;
+  cloudflare: cloudflare.Provider;
+}
+
+export class TenantEdge extends pulumi.ComponentResource {
+  readonly application: cloudflare.ZeroTrustAccessApplication;
+  readonly webhookApplication?: cloudflare.ZeroTrustAccessApplication;
+  readonly serviceToken?: cloudflare.ZeroTrustAccessServiceToken;
+
+  constructor(name: string, args: TenantEdgeArgs, opts: pulumi.ComponentResourceOptions) {
+    super("kestra-fleet:stacks:TenantEdge", name, {}, opts);
+    const { tenant, host, settings } = args;
+    const t = tenant.name;
+    const on = { parent: this, provider: args.cloudflare };
+    const accountId = settings.cloudflare.accountId;
+    const label = `kestra-fleet ${args.stack} ${t}`;
+
+    settings.cloudflare.ingressAddresses.forEach(
+      (address, i) =>
+        new cloudflare.DnsRecord(
+          `${t}-dns-${i}`,
+          {
+            zoneId: settings.cloudflare.zoneId,
+            name: host,
+            type: address.includes(":") ? "AAAA" : "A",
+            content: address,
+            ttl: 1,
+            // Access only applies to proxied records.
+            proxied: true,
+            comment: `${label}: Kestra UI and API`,
+          },
+          on,
+        ),
+    );
+
+    const allow = new cloudflare.ZeroTrustAccessPolicy(
+      `${t}-access-allow`,
+      { accountId, name: `${label} allow`, decision: "allow", includes: accessIncludes(tenant, settings.cloudflare.admins), sessionDuration: settings.cloudflare.sessionDuration },
+      on,
+    );
+    const policies: { id: pulumi.Input<string>; precedence: number }[] = [{ id: allow.id, precedence: 1 }];
+
+    if (tenant.access.serviceToken) {
+      this.serviceToken = new cloudflare.ZeroTrustAccessServiceToken(`${t}-service-token`, { accountId, name: label, duration: "8760h" }, { ...on, additionalSecretOutputs: ["clientSecret"] });
+      const service = new cloudflare.ZeroTrustAccessPolicy(
+        `${t}-access-service-token`,
+        { accountId, name: `${label} service token`, decision: "non_identity", includes: [{ serviceToken: { tokenId: this.serviceToken.id } }] },
+        on,
+      );
+      policies.push({ id: service.id, precedence: 2 });
+    }
+
+    this.application = new cloudflare.ZeroTrustAccessApplication(
+      `${t}-access-app`,
+      {
+        accountId,
+        name: `Kestra ${tenant.displayName ?? t} (${args.stack})`,
+        type: "self_hosted",
+        domain: host,
+        destinations: [{ type: "public", uri: host }],
+        sessionDuration: settings.cloudflare.sessionDuration,
+        appLauncherVisible: true,
+        policies,
+      },
+      on,
+    );
+
+    if (tenant.access.webhooks === "public") {
+      // Kestra webhooks are anonymous and authorised by their key; only these paths bypass.
+      const bypass = new cloudflare.ZeroTrustAccessPolicy(
+        `${t}-access-webhook-bypass`,
+        { accountId, name: `${label} webhooks bypass`, decision: "bypass", includes: [{ everyone: {} }] },
+        on,
+      );
+      const [first, ...rest] = webhookDestinations(host);
+      this.webhookApplication = new cloudflare.ZeroTrustAccessApplication(
+        `${t}-access-webhook-app`,
+        {
+          accountId,
+          name: `Kestra ${tenant.displayName ?? t} (${args.stack}) webhooks`,
+          type: "self_hosted",
+          domain: first,
+          destinations: [first, ...rest].map((uri) => ({ type: "public", uri })),
+          appLauncherVisible: false,
+          policies: [{ id: bypass.id, precedence: 1 }],
+        },
+        on,
+      );
+    }
+
+    this.registerOutputs({
+      applicationId: this.application.id,
+      webhookApplicationId: this.webhookApplication?.id,
+      serviceTokenClientId: this.serviceToken?.clientId,
+    });
+  }
+}

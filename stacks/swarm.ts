@@ -1,0 +1,68 @@
+/**
+ * Small Pulumi helpers shared by the stacks: Swarm secrets and configs named by a hash of their
+ * content. Every input of a docker.Secret/ServiceConfig forces replacement, and an object in use
+ * cannot be deleted: a new name per content plus deleteBeforeReplace=false makes Pulumi create the
+ * new object, roll the service onto it, then delete the old one.
+ */
+import { createHash } from "crypto";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { contentName } from "../infra/naming";
+import { labelList, type Labels } from "../infra/render/labels";
+
+export function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+export function base64(text: string): string {
+  return Buffer.from(text, "utf8").toString("base64");
+}
+
+export interface HashedArgs {
+  /** Docker-name prefix, e.g. `kestra_acme`. */
+  prefix: string;
+  /** What the object holds, e.g. `config`, `pg_password`. */
+  purpose: string;
+  content: pulumi.Input<string>;
+  labels: Labels;
+}
+
+/** A Swarm secret whose data is a Pulumi secret and whose name is hashed from it. */
+export function hashedSecret(logicalName: string, args: HashedArgs, opts: pulumi.CustomResourceOptions): docker.Secret {
+  const content = pulumi.secret(pulumi.output(args.content));
+  return new docker.Secret(
+    logicalName,
+    {
+      // The hash of a secret is not a secret: keep the name readable in plans and `docker secret ls`.
+      name: pulumi.unsecret(content.apply((c) => contentName(args.prefix, args.purpose, sha256(c)))),
+      data: content.apply(base64),
+      labels: labelList(args.labels),
+    },
+    { ...opts, deleteBeforeReplace: false },
+  );
+}
+
+/** A Swarm config (non-secret file) named by a hash of its content. */
+export function hashedConfig(logicalName: string, args: HashedArgs, opts: pulumi.CustomResourceOptions): docker.ServiceConfig {
+  const content = pulumi.output(args.content);
+  return new docker.ServiceConfig(
+    logicalName,
+    {
+      name: content.apply((c) => contentName(args.prefix, args.purpose, sha256(c))),
+      data: content.apply(base64),
+      labels: labelList(args.labels),
+    },
+    { ...opts, deleteBeforeReplace: false },
+  );
+}
+
+/** Service restart policy shared by every service. */
+export const RESTART_POLICY = { condition: "any", delay: "10s", maxAttempts: 0, window: "2m" };
+
+/**
+ * Secret mount at /run/secrets/<fileName>. Mode 0444 as Swarm's default: Kestra and Postgres read
+ * their files as non-root users; the file exists only inside that service's containers.
+ */
+export function secretMount(secret: docker.Secret, fileName: string, mode = 0o444) {
+  return { secretId: secret.id, secretName: secret.name, fileName: `/run/secrets/${fileName}`, fileMode: mode };
+}

@@ -1,0 +1,301 @@
+/**
+ * TenantStack: one client's complete Kestra. Private overlay network, Postgres on a pinned node
+ * (or a database on the managed server), the web server (API + UI, the only routed service), the
+ * backend (`server standalone`: executor, scheduler, worker, system flows), optional dedicated
+ * workers, the tenant's bucket and its Cloudflare edge. Credentials are generated here and reach
+ * containers only as Swarm secret files.
+ */
+import * as cloudflare from "@pulumi/cloudflare";
+import * as docker from "@pulumi/docker";
+import * as postgresql from "@pulumi/postgresql";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { GitCredential, Settings } from "../infra/config/schema";
+import { KESTRA_MANAGEMENT_PORT, LABEL_ROLE, LABEL_TENANT, POSTGRES_ALIAS, tenantHost, tenantNames, tenantUrl, type ServiceRole, type TenantNames } from "../infra/naming";
+import { javaOpts, PROFILES, swarmResources, type ServiceResources } from "../infra/profiles";
+import { ENTRYPOINT_PATH, ENTRYPOINT_SCRIPT, SECRET_FILE_PREFIX } from "../infra/render/entrypoint";
+import { FLOW_DIR, FLOW_MOUNT, gitSecretNames, gitSyncEnv, gitSyncOf, renderGitSyncFlow } from "../infra/render/flow";
+import { containerDatabase, renderKestraConfig, type KestraConfigInput } from "../infra/render/kestra-config";
+import { identityLabels, labelList, tenantWebLabels, type Labels } from "../infra/render/labels";
+import { postgresDataTarget, postgresHealthcheck } from "../infra/render/postgres";
+import type { Tenant } from "../infra/tenants/schema";
+import { TenantEdge } from "./edge";
+import type { StorageBackend } from "./storage";
+import { hashedConfig, hashedSecret, RESTART_POLICY, secretMount } from "./swarm";
+
+export const KESTRA_CONFIG_FILE = "kestra_application.yml";
+export const KESTRA_CONFIG_PATH = `/run/secrets/${KESTRA_CONFIG_FILE}`;
+export const POSTGRES_PASSWORD_FILE = "postgres_password";
+
+export interface ManagedDatabase {
+  provider: postgresql.Provider;
+  host: string;
+  port: number;
+  sslmode: string;
+}
+
+export interface TenantStackArgs {
+  tenant: Tenant;
+  settings: Settings;
+  stack: string;
+  manager: docker.Provider;
+  /** Docker provider of the node holding the Postgres volume (container mode). */
+  dataNode?: docker.Provider;
+  publicNetworkId: pulumi.Input<string>;
+  storage: StorageBackend;
+  cloudflare: cloudflare.Provider;
+  flowTemplate: string;
+  /** The tenant's git credential when its auth is token or ssh (plain: wrapped as secret here). */
+  gitCredential?: GitCredential;
+  managedDatabase?: ManagedDatabase;
+}
+
+export class TenantStack extends pulumi.ComponentResource {
+  readonly names: TenantNames;
+  readonly url: string;
+  readonly adminEmail: string;
+  readonly adminPassword: pulumi.Output<string>;
+  readonly bucket: pulumi.Output<string>;
+  readonly services: Record<string, pulumi.Output<string>> = {};
+  readonly edge: TenantEdge;
+
+  constructor(name: string, args: TenantStackArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("kestra-fleet:stacks:TenantStack", name, {}, opts);
+    const { tenant, settings } = args;
+    const n = tenantNames(tenant.name);
+    const t = n.logical;
+    const profile = PROFILES[tenant.kestra.size];
+    const on = { parent: this, provider: args.manager };
+    this.names = n;
+    this.url = tenantUrl(settings.hostPattern, tenant.name);
+    this.adminEmail = tenant.kestra.adminEmail;
+    const host = tenantHost(settings.hostPattern, tenant.name);
+    const labelsFor = (role: ServiceRole): Labels => identityLabels(n.stack, role, tenant.name);
+    const objectLabels = { [LABEL_TENANT]: tenant.name };
+
+    const privateNetwork = new docker.Network(
+      `${t}-private-network`,
+      {
+        name: n.privateNetwork,
+        driver: "overlay",
+        attachable: false,
+        options: settings.swarm.encryptNetworks ? { encrypted: "" } : undefined,
+        labels: labelList({ [LABEL_ROLE]: "private", [LABEL_TENANT]: tenant.name }),
+      },
+      on,
+    );
+
+    // --- Database -------------------------------------------------------------------------
+    const dbPassword = new random.RandomPassword(`${t}-db-password`, { length: 32, special: false }, { parent: this });
+    let database: KestraConfigInput["database"];
+    let dbReady: pulumi.Resource[] = [];
+    if (tenant.postgres.mode === "managed") {
+      const m = args.managedDatabase;
+      if (!m) throw new Error(`TenantStack ${tenant.name}: managed Postgres needs the managed server's provider`);
+      const role = new postgresql.Role(
+        `${t}-db-role`,
+        { name: n.dbUser, login: true, password: pulumi.secret(dbPassword.result) },
+        { parent: this, provider: m.provider },
+      );
+      const db = new postgresql.Database(
+        `${t}-db`,
+        { name: n.database, owner: role.name },
+        { parent: this, provider: m.provider, protect: true, retainOnDelete: true },
+      );
+      dbReady = [db];
+      database = { host: m.host, port: m.port, name: n.database, username: n.dbUser, password: "", sslmode: m.sslmode };
+    } else {
+      if (!args.dataNode) throw new Error(`TenantStack ${tenant.name}: container Postgres needs its data node's Docker provider`);
+      const node = tenant.postgres.node ?? settings.swarm.dataNode;
+      const volume = new docker.Volume(
+        `${t}-pg-volume`,
+        { name: n.pgVolume, driver: "local", labels: labelList({ ...objectLabels, [LABEL_ROLE]: "postgres" }) },
+        { parent: this, provider: args.dataNode, protect: true, retainOnDelete: true },
+      );
+      const pgSecret = hashedSecret(`${t}-pg-password-secret`, { prefix: n.secretPrefix, purpose: "pg_password", content: dbPassword.result, labels: objectLabels }, on);
+      const postgres = new docker.Service(
+        `${t}-postgres`,
+        {
+          name: n.services.postgres,
+          labels: labelList(labelsFor("postgres")),
+          mode: { replicated: { replicas: 1 } },
+          taskSpec: {
+            containerSpec: {
+              image: settings.images.postgres,
+              env: { POSTGRES_USER: n.dbUser, POSTGRES_DB: n.database, POSTGRES_PASSWORD_FILE: `/run/secrets/${POSTGRES_PASSWORD_FILE}` },
+              secrets: [secretMount(pgSecret, POSTGRES_PASSWORD_FILE)],
+              mounts: [
+                { type: "volume", source: n.pgVolume, target: postgresDataTarget(settings.images.postgres) },
+                // Swarm has no shm_size: a sized tmpfs instead of Docker's 64 MiB default.
+                { type: "tmpfs", target: "/dev/shm", tmpfsOptions: { sizeBytes: profile.postgresShmMiB * 1024 * 1024 } },
+              ],
+              healthcheck: postgresHealthcheck(n.dbUser, n.database),
+              stopGracePeriod: "120s",
+            },
+            networksAdvanceds: [{ id: privateNetwork.id, aliases: [POSTGRES_ALIAS] }],
+            // The volume is local to this node: the task must never start elsewhere on an empty one.
+            placement: { constraints: [`node.hostname == ${node}`] },
+            resources: swarmResources(profile.postgres),
+            restartPolicy: RESTART_POLICY,
+          },
+          // Never two postmasters on one volume.
+          updateConfig: { order: "stop-first", parallelism: 1, failureAction: "pause", monitor: "60s" },
+          rollbackConfig: { order: "stop-first", parallelism: 1 },
+        },
+        { ...on, dependsOn: [volume] },
+      );
+      dbReady = [postgres];
+      this.services.postgres = postgres.name;
+      database = containerDatabase(n.database, n.dbUser, "");
+    }
+
+    // --- Kestra credentials and configuration ---------------------------------------------
+    const adminPassword = new random.RandomPassword(
+      `${t}-admin-password`,
+      { length: 24, special: false, minUpper: 2, minLower: 2, minNumeric: 2 },
+      { parent: this },
+    );
+    const encryptionKey = new random.RandomBytes(`${t}-encryption-key`, { length: 32 }, { parent: this });
+    this.adminPassword = pulumi.secret(adminPassword.result);
+
+    const storage = args.storage.provisionTenant(n, this);
+    this.bucket = storage.bucket;
+
+    const kestraConfig = pulumi
+      .all([dbPassword.result, adminPassword.result, encryptionKey.base64, storage.kestraStorage])
+      .apply(([dbPass, adminPass, key, storageBlock]) =>
+        renderKestraConfig({
+          url: this.url,
+          database: { ...database, password: dbPass },
+          storage: storageBlock,
+          adminEmail: tenant.kestra.adminEmail,
+          adminPassword: adminPass,
+          encryptionKey: key,
+          webhooksPublic: tenant.access.webhooks === "public",
+        }),
+      );
+    const configSecret = hashedSecret(`${t}-kestra-config`, { prefix: n.secretPrefix, purpose: "config", content: kestraConfig, labels: objectLabels }, on);
+    const entrypoint = hashedConfig(`${t}-kestra-entrypoint`, { prefix: n.secretPrefix, purpose: "entrypoint", content: ENTRYPOINT_SCRIPT, labels: objectLabels }, on);
+
+    // --- Git sync: flow file, ENV_GIT_SYNC_* and credential files -----------------------
+    const sync = gitSyncOf(tenant, settings);
+    const hasPassphrase = !!args.gitCredential?.passphrase;
+    const flow = sync
+      ? hashedConfig(`${t}-git-sync-flow`, { prefix: n.secretPrefix, purpose: "flow_git_sync", content: renderGitSyncFlow(args.flowTemplate, sync, hasPassphrase), labels: objectLabels }, on)
+      : undefined;
+    const gitSecrets = gitSecretNames(sync, hasPassphrase).map((secretName) => {
+      const value = gitSecretValue(secretName, args.gitCredential);
+      const s = hashedSecret(
+        `${t}-git-secret-${secretName.toLowerCase().replace(/_/g, "-")}`,
+        { prefix: n.secretPrefix, purpose: secretName.toLowerCase(), content: pulumi.secret(value), labels: objectLabels },
+        on,
+      );
+      return secretMount(s, `${SECRET_FILE_PREFIX}${secretName}`);
+    });
+    const taskEnv = gitSyncEnv(sync);
+
+    // --- Kestra services ------------------------------------------------------------------
+    const storageNetworks = args.storage.networkId ? [{ id: args.storage.networkId }] : [];
+    const kestraService = (role: ServiceRole, spec: { args: string[]; res: ServiceResources; replicas: number; env?: Record<string, string>; extraSecrets?: typeof gitSecrets; flow?: boolean; networks: { id: pulumi.Input<string> }[]; labels?: Labels; order: "stop-first" | "start-first" }) =>
+      new docker.Service(
+        `${t}-${role === "web" ? "kestra" : role === "backend" ? "executor" : "worker"}`,
+        {
+          name: role === "web" ? n.services.web : role === "backend" ? n.services.backend : n.services.worker,
+          labels: labelList({ ...labelsFor(role), ...(spec.labels ?? {}) }),
+          mode: { replicated: { replicas: spec.replicas } },
+          taskSpec: {
+            containerSpec: {
+              image: settings.images.kestra,
+              commands: ["/bin/sh", ENTRYPOINT_PATH],
+              args: spec.args,
+              env: { JAVA_OPTS: javaOpts(spec.res), ...(spec.env ?? {}) },
+              secrets: [secretMount(configSecret, KESTRA_CONFIG_FILE), ...(spec.extraSecrets ?? [])],
+              configs: [
+                { configId: entrypoint.id, configName: entrypoint.name, fileName: ENTRYPOINT_PATH, fileMode: 0o555 },
+                ...(spec.flow && flow ? [{ configId: flow.id, configName: flow.name, fileName: FLOW_MOUNT, fileMode: 0o444 }] : []),
+              ],
+              healthcheck: {
+                tests: ["CMD", "curl", "-fsS", "-o", "/dev/null", `http://127.0.0.1:${KESTRA_MANAGEMENT_PORT}/health`],
+                interval: "30s",
+                timeout: "10s",
+                retries: 5,
+                startPeriod: "180s",
+              },
+              // Kestra waits up to 5 minutes for running tasks; Swarm's default is 10 s.
+              stopGracePeriod: "6m",
+            },
+            networksAdvanceds: spec.networks,
+            resources: swarmResources(spec.res),
+            restartPolicy: RESTART_POLICY,
+          },
+          updateConfig: { order: spec.order, parallelism: 1, failureAction: "rollback", monitor: "3m" },
+          rollbackConfig: { order: spec.order, parallelism: 1 },
+        },
+        { ...on, dependsOn: dbReady },
+      );
+
+    const web = kestraService("web", {
+      args: ["server", "webserver", "--config", KESTRA_CONFIG_PATH],
+      res: profile.web,
+      replicas: 1,
+      networks: [{ id: privateNetwork.id }, { id: args.publicNetworkId }, ...storageNetworks],
+      labels: tenantWebLabels(n.router, host),
+      order: "start-first",
+    });
+    const backendArgs = ["server", "standalone", "--config", KESTRA_CONFIG_PATH, "--worker-thread", String(profile.workerThreads)];
+    if (flow) backendArgs.push("--flow-path", FLOW_DIR);
+    const backend = kestraService("backend", {
+      args: backendArgs,
+      res: profile.backend,
+      replicas: 1,
+      env: taskEnv,
+      extraSecrets: gitSecrets,
+      flow: true,
+      networks: [{ id: privateNetwork.id }, ...storageNetworks],
+      // Two standalone servers (two schedulers and executors) must never share the database.
+      order: "stop-first",
+    });
+    this.services.web = web.name;
+    this.services.backend = backend.name;
+    if (tenant.kestra.workers > 0) {
+      const worker = kestraService("worker", {
+        args: ["server", "worker", "--config", KESTRA_CONFIG_PATH, "-t", String(profile.workerThreads)],
+        res: profile.worker,
+        replicas: tenant.kestra.workers,
+        env: taskEnv,
+        extraSecrets: gitSecrets,
+        networks: [{ id: privateNetwork.id }, ...storageNetworks],
+        order: "start-first",
+      });
+      this.services.worker = worker.name;
+    }
+
+    this.edge = new TenantEdge(`${t}-edge`, { tenant, host, stack: args.stack, settings, cloudflare: args.cloudflare }, { parent: this });
+
+    this.registerOutputs({
+      url: this.url,
+      adminEmail: this.adminEmail,
+      adminPassword: this.adminPassword,
+      bucket: this.bucket,
+      services: this.services,
+      accessApplicationId: this.edge.application.id,
+    });
+  }
+}
+
+/** The value of one Kestra secret file for git sync. */
+function gitSecretValue(name: string, cred: GitCredential | undefined): string {
+  switch (name) {
+    case "GIT_USERNAME":
+      // Any non-empty user works with a token on GitHub and GitLab; Bitbucket wants x-token-auth.
+      return cred?.username ?? "x-access-token";
+    case "GIT_TOKEN":
+      return cred?.token ?? "";
+    case "GIT_SSH_KEY":
+      return cred?.sshKey ?? "";
+    case "GIT_SSH_PASSPHRASE":
+      return cred?.passphrase ?? "";
+    default:
+      throw new Error(`unknown git secret ${name}`);
+  }
+}
