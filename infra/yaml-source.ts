@@ -30,7 +30,10 @@ function firstLine(s: string): string {
   return s.split("\n")[0].trim();
 }
 
-/** Position of the node at `path`, or of its nearest existing ancestor. */
+/**
+ * Position of the node at `path`, or of its nearest existing ancestor: a scalar where its value
+ * starts, a collection at its key (`opts.key`: always the key).
+ */
 export function positionOf(src: YamlSource, path: readonly PathSegment[], opts: { key?: boolean } = {}): { line: number; col: number } {
   let node: unknown = src.doc.contents;
   let best: { line: number; col: number } = rangeStart(src, node) ?? { line: 1, col: 1 };
@@ -41,7 +44,8 @@ export function positionOf(src: YamlSource, path: readonly PathSegment[], opts: 
       const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
       if (!pair) return best;
       const keyPos = rangeStart(src, pair.key);
-      if (last && opts.key && keyPos) return keyPos;
+      // A scalar is pointed at where its value starts; a block mapping or list at its key.
+      if (last && keyPos && (opts.key || !isScalar(pair.value))) return keyPos;
       node = pair.value;
       best = rangeStart(src, node) ?? keyPos ?? best;
     } else if (isSeq(node) && typeof seg === "number") {
@@ -99,7 +103,7 @@ export function zodDiagnostics(
       }
       continue;
     }
-    const pos = positionOf(src, [...base, ...path], { key: true });
+    const pos = positionOf(src, [...base, ...path]);
     out.push({ file: src.file, ...pos, field: name(path), message: issue.message });
   }
   return out;

@@ -140,7 +140,7 @@ export function loadConfig(source: ConfigSource): { config?: LoadedConfig; error
     const field = `${NAMESPACE}:${key}${p.length ? "." + p.join(".") : ""}`;
     if (!source.yaml || !isMap(source.yaml.doc.contents)) return { file: source.file, field };
     const base: PathSegment[] = ["config", `${NAMESPACE}:${key}`, ...p];
-    return { file: source.file, ...positionOf(source.yaml, base, { key: true }), field };
+    return { file: source.file, ...positionOf(source.yaml, base), field };
   };
 
   const plain: Record<string, unknown> = {};

@@ -97,7 +97,7 @@ export function loadTenantFile(
   }
   const data = source.doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown>;
   const parsed = TenantSchema.safeParse(data, PARSE_OPTIONS);
-  const locate = (p: (string | number)[]) => positionOf(source, p, { key: true });
+  const locate = (p: (string | number)[]) => positionOf(source, p);
   if (!parsed.success) {
     return { errors: zodDiagnostics(source, parsed.error, { knownKeys: tenantKeysAt }) };
   }

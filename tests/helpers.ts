@@ -1,0 +1,75 @@
+/** Shared test helpers: temporary tenant folders and project roots, and plan lookups. */
+import * as fs from "fs";
+import * as path from "path";
+import { parse, stringify } from "yaml";
+import { tmpDir } from "./files";
+import { tenantOf } from "../infra/plan/report";
+import { PROJECT_ROOT, runPlan, type Plan, type PlanResource } from "../infra/plan/run";
+
+export const ROOT = PROJECT_ROOT;
+
+
+/** The example tenants of the repository, as name → text. */
+export function exampleTenants(): Record<string, string> {
+  const dir = path.join(ROOT, "tenants");
+  const out: Record<string, string> = {};
+  for (const f of fs.readdirSync(dir)) if (f.endsWith(".yaml")) out[f] = fs.readFileSync(path.join(dir, f), "utf8");
+  return out;
+}
+
+/**
+ * A project root with the repository's stack files, the `kestra-fleet:` config of `stack` changed by
+ * `mutate` (applied to the parsed `config` map).
+ */
+export function projectWithConfig(stack: string, mutate: (config: Record<string, any>) => void): string {
+  const dir = tmpDir("kf-project-");
+  for (const s of ["staging", "prod"]) {
+    const text = fs.readFileSync(path.join(ROOT, `Pulumi.${s}.yaml`), "utf8");
+    if (s !== stack) {
+      fs.writeFileSync(path.join(dir, `Pulumi.${s}.yaml`), text);
+      continue;
+    }
+    const doc = parse(text) as { config: Record<string, any> };
+    mutate(doc.config);
+    fs.writeFileSync(path.join(dir, `Pulumi.${s}.yaml`), stringify(doc));
+  }
+  fs.mkdirSync(path.join(dir, "tenants"));
+  for (const [name, text] of Object.entries(exampleTenants())) fs.writeFileSync(path.join(dir, "tenants", name), text);
+  return dir;
+}
+
+export async function planOk(opts: Parameters<typeof runPlan>[0]): Promise<Plan> {
+  const r = await runPlan(opts);
+  if (!r.ok) throw new Error(`plan failed:\n${r.errors.map((e) => `${e.file}:${e.line} ${e.field}: ${e.message}`).join("\n")}`);
+  return r.plan;
+}
+
+export function byName(plan: Plan, name: string): PlanResource {
+  const r = plan.resources.find((x) => x.name === name);
+  if (!r) throw new Error(`no resource named ${name}`);
+  return r;
+}
+
+export function ofType(plan: Plan, type: string): PlanResource[] {
+  return plan.resources.filter((r) => r.type === type);
+}
+
+export const SERVICE = "docker:index/service:Service";
+export const NETWORK = "docker:index/network:Network";
+export const VOLUME = "docker:index/volume:Volume";
+export const SECRET = "docker:index/secret:Secret";
+export const CONFIG = "docker:index/serviceConfig:ServiceConfig";
+
+/** Resources of a tenant: those under its TenantStack. */
+export function tenantResources(plan: Plan, tenant: string): PlanResource[] {
+  const owner = tenantOf(plan);
+  return plan.resources.filter((r) => owner.get(r.urn) === tenant);
+}
+
+export function labelsOf(r: PlanResource): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of (r.inputs.labels as { label: string; value: string }[]) ?? []) out[l.label] = l.value;
+  return out;
+}
+
+export { tenantsDir, tenantYaml, tmpDir } from "./files";
