@@ -136,11 +136,11 @@ export interface LoadedConfig {
 export function loadConfig(source: ConfigSource): { config?: LoadedConfig; errors: Diagnostic[] } {
   const errors: Diagnostic[] = [...source.errors];
   if (errors.length) return { errors };
-  const locate = (key: string, p: PathSegment[] = []): Pick<Diagnostic, "file" | "line" | "col" | "field"> => {
+  const locate = (key: string, p: PathSegment[] = [], atKey = false): Pick<Diagnostic, "file" | "line" | "col" | "field"> => {
     const field = `${NAMESPACE}:${key}${p.length ? "." + p.join(".") : ""}`;
     if (!source.yaml || !isMap(source.yaml.doc.contents)) return { file: source.file, field };
     const base: PathSegment[] = ["config", `${NAMESPACE}:${key}`, ...p];
-    return { file: source.file, ...positionOf(source.yaml, base), field };
+    return { file: source.file, ...positionOf(source.yaml, base, { key: atKey }), field };
   };
 
   const plain: Record<string, unknown> = {};
@@ -156,7 +156,7 @@ export function loadConfig(source: ConfigSource): { config?: LoadedConfig; error
     }
     if (!SETTINGS_KEYS.includes(key)) {
       const hint = closest(key, [...SETTINGS_KEYS, ...SECRET_KEYS]);
-      errors.push({ ...locate(key), message: `unknown config key${hint ? ` (did you mean "${NAMESPACE}:${hint}"?)` : ""}` });
+      errors.push({ ...locate(key, [], true), message: `unknown config key${hint ? ` (did you mean "${NAMESPACE}:${hint}"?)` : ""}` });
       continue;
     }
     plain[key] = value;
@@ -176,7 +176,7 @@ export function loadConfig(source: ConfigSource): { config?: LoadedConfig; error
         continue;
       }
       if (issue.code === "unrecognized_keys") {
-        for (const k of issue.keys) errors.push({ ...locate(String(key), [...rest, k]), message: "unknown key" });
+        for (const k of issue.keys) errors.push({ ...locate(String(key), [...rest, k], true), message: "unknown key" });
         continue;
       }
       errors.push({ ...locate(String(key), rest), message: issue.message });

@@ -1,0 +1,77 @@
+import * as fs from "fs";
+import * as path from "path";
+import { describe, expect, it } from "vitest";
+import { configFromRuntime, configFromStackFile, loadConfig, placeholder } from "../../infra/config/load";
+import { formatDiagnostic } from "../../infra/diagnostics";
+import { ROOT, tmpDir } from "../files-root";
+
+function stackFile(text: string): string[] {
+  const dir = tmpDir("kf-config-");
+  fs.writeFileSync(path.join(dir, "Pulumi.staging.yaml"), text);
+  return loadConfig(configFromStackFile(dir, "staging")).errors.map(formatDiagnostic);
+}
+
+const staging = fs.readFileSync(path.join(ROOT, "Pulumi.staging.yaml"), "utf8");
+const lineOf = (needle: string) => staging.split("\n").findIndex((l) => l.includes(needle)) + 1;
+
+describe("stack config", () => {
+  it("both committed stack files are valid and complete", () => {
+    for (const stack of ["staging", "prod"]) {
+      const r = loadConfig(configFromStackFile(ROOT, stack));
+      expect(r.errors).toEqual([]);
+      // Offline, secrets are placeholders, never real values.
+      expect(r.config!.secrets.cloudflareApiToken).toBe(placeholder("cloudflareApiToken"));
+    }
+  });
+
+  it("staging and prod differ by config only: git-sync defaults follow the seed", () => {
+    const s = loadConfig(configFromStackFile(ROOT, "staging")).config!.settings;
+    const p = loadConfig(configFromStackFile(ROOT, "prod")).config!.settings;
+    expect(s.gitSync).toMatchObject({ branch: "dev", targetNamespace: "dev" });
+    expect(p.gitSync).toMatchObject({ branch: "main", targetNamespace: "app" });
+  });
+
+  const cases: [string, string, string][] = [
+    ["an image on latest", staging.replace("postgres: postgres:18.1", "postgres: postgres:latest"), `Pulumi.staging.yaml:${lineOf("postgres: postgres:18.1")}:15 kestra-fleet:images.postgres: uses the floating tag 'latest': pin an exact version or a digest`],
+    ["an unpinned image", staging.replace("postgres: postgres:18.1", "postgres: postgres"), `Pulumi.staging.yaml:${lineOf("postgres: postgres:18.1")}:15 kestra-fleet:images.postgres: is not pinned: add an exact tag or a digest`],
+    ["Kestra 2.x", staging.replace("kestra/kestra:v1.3.37", "kestra/kestra:v2.0.1"), `Pulumi.staging.yaml:${lineOf("kestra/kestra:v1.3.37")}:13 kestra-fleet:images.kestra: must pin an exact Kestra 1.x release tag, e.g. kestra/kestra:v1.1.6 (a digest may follow)`],
+    ["Traefik older than 3.6.1", staging.replace("traefik:v3.6.2", "traefik:v3.5.0"), `Pulumi.staging.yaml:${lineOf("traefik:v3.6.2")}:14 kestra-fleet:images.traefik: must pin Traefik v3.6.1 or later by exact tag, e.g. traefik:v3.6.2`],
+    ["a host pattern without {tenant}", staging.replace('"{tenant}-kestra-staging.example.com"', "kestra-staging.example.com"), `Pulumi.staging.yaml:${lineOf("hostPattern")}:29 kestra-fleet:hostPattern: must contain {tenant}, e.g. {tenant}-kestra.example.com`],
+    ["a host pattern outside the zone", staging.replace('"{tenant}-kestra-staging.example.com"', '"{tenant}.example.org"'), `Pulumi.staging.yaml:${lineOf("hostPattern")}:29 kestra-fleet:hostPattern: gives hosts outside the Cloudflare zone example.com`],
+    ["an unknown key", staging.replace("kestra-fleet:capacity:", "kestra-fleet:capacty:"), `Pulumi.staging.yaml:${lineOf("kestra-fleet:capacity:")}:3 kestra-fleet:capacty: unknown config key (did you mean "kestra-fleet:capacity"?)`],
+    ["an unknown nested key", staging.replace("    logLevel: INFO", "    loglevel: INFO"), `Pulumi.staging.yaml:${lineOf("logLevel: INFO")}:5 kestra-fleet:proxy.loglevel: unknown key`],
+    ["a node without a Docker endpoint", staging.replace("    dataNode: swarm-node-1", "    dataNode: swarm-node-9"), `Pulumi.staging.yaml:${lineOf("dataNode: swarm-node-1")}:15 kestra-fleet:swarm.dataNode: node "swarm-node-9" has no Docker endpoint in swarm.nodes`],
+    ["a bad Cloudflare account id", staging.replace("accountId: 0123456789abcdef0123456789abcdef", "accountId: acme"), `Pulumi.staging.yaml:${lineOf("accountId:")}:16 kestra-fleet:cloudflare.accountId: is not a Cloudflare account id (32 lower-case hex digits)`],
+    ["a bad origin range", staging.replace("      - 173.245.48.0/20", "      - 173.245.48.0"), `Pulumi.staging.yaml:${lineOf("173.245.48.0/20")}:9 kestra-fleet:cloudflare.originRanges.0: is not a CIDR range (e.g. 203.0.113.0/24)`],
+    ["a secret in plain text", staging + "  kestra-fleet:cloudflareApiToken: abc123\n", `Pulumi.staging.yaml:${staging.split("\n").length}:36 kestra-fleet:cloudflareApiToken: is a secret: set it with \`pulumi config set --secret kestra-fleet:cloudflareApiToken …\`, never in plain text`],
+    ["a missing section", staging.replace(/  kestra-fleet:gitSync:\n(    .*\n){3}/, ""), "Pulumi.staging.yaml:4:3 kestra-fleet:gitSync: is required"],
+    ["minio settings missing for the minio provider", staging.replace(/    minio:\n(      .*\n){2}      adminAllowList:\n        - .*\n/, ""), `Pulumi.staging.yaml:${lineOf("kestra-fleet:storage:") + 1}:5 kestra-fleet:storage.minio: is required when provider is minio`],
+  ];
+  for (const [name, text, expected] of cases) {
+    it(`refuses ${name}, naming file, line and key`, () => {
+      expect(stackFile(text)).toEqual([expected]);
+    });
+  }
+
+  it("never echoes a secret value in a message", () => {
+    const errors = stackFile(staging + "  kestra-fleet:acmeDnsApiToken: super-secret-value\n");
+    expect(errors.join("\n")).not.toContain("super-secret-value");
+  });
+
+  it("reads the Pulumi runtime's config: JSON objects, secrets marked, missing secrets are errors", () => {
+    const offline = configFromStackFile(ROOT, "staging");
+    const all: Record<string, string> = {};
+    for (const [k, v] of Object.entries(offline.values)) all[`kestra-fleet:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+    all["kestra-fleet:cloudflareApiToken"] = "123456";
+    const r = loadConfig(configFromRuntime(all, ["kestra-fleet:cloudflareApiToken"]));
+    expect(r.errors.map(formatDiagnostic)).toEqual([
+      "stack config kestra-fleet:acmeDnsApiToken: is required: set it with `pulumi config set --secret kestra-fleet:acmeDnsApiToken …`",
+    ]);
+    all["kestra-fleet:acmeDnsApiToken"] = "tok";
+    const ok = loadConfig(configFromRuntime(all, ["kestra-fleet:cloudflareApiToken", "kestra-fleet:acmeDnsApiToken"]));
+    expect(ok.errors).toEqual([]);
+    // A numeric-looking secret stays a string.
+    expect(ok.config!.secrets.cloudflareApiToken).toBe("123456");
+    expect(ok.config!.settings.swarm.encryptNetworks).toBe(true);
+  });
+});
