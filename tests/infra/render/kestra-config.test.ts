@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { containerDatabase, renderKestraConfig, type KestraConfigInput } from "../../../infra/render/kestra-config";
+import { minioStorageBlock, s3StorageBlock } from "../../../infra/render/storage";
+
+const base: KestraConfigInput = {
+  url: "https://acme-kestra.example.com/",
+  database: containerDatabase("kestra_acme", "kestra_acme", "db-pass"),
+  storage: minioStorageBlock("kestra-acme", { accessKey: "kestra-acme", secretKey: "s3-secret" }),
+  adminEmail: "ana@acme.com",
+  adminPassword: "Admin-Pass1",
+  encryptionKey: Buffer.alloc(32, 7).toString("base64"),
+  webhooksPublic: false,
+};
+
+describe("Kestra application.yml", () => {
+  const cfg = parse(renderKestraConfig(base));
+
+  it("uses Postgres for repository and queue, through the hyphen-free alias", () => {
+    expect(cfg.kestra.repository).toEqual({ type: "postgres" });
+    expect(cfg.kestra.queue).toEqual({ type: "postgres" });
+    expect(cfg.datasources.postgres).toEqual({
+      url: "jdbc:postgresql://postgres:5432/kestra_acme",
+      "driver-class-name": "org.postgresql.Driver",
+      username: "kestra_acme",
+      password: "db-pass",
+    });
+  });
+
+  it("sets the public URL with a trailing slash (kestra.url, not server.base-url)", () => {
+    expect(cfg.kestra.url).toBe("https://acme-kestra.example.com/");
+    expect(cfg.kestra.server["base-url"]).toBeUndefined();
+  });
+
+  it("configures basic auth with the tenant's admin and no open URLs by default", () => {
+    expect(cfg.kestra.server["basic-auth"]).toEqual({ username: "ana@acme.com", password: "Admin-Pass1" });
+  });
+
+  it("opens both webhook path forms only for public webhooks", () => {
+    const pub = parse(renderKestraConfig({ ...base, webhooksPublic: true }));
+    expect(pub.kestra.server["basic-auth"]["open-urls"]).toEqual(["/api/v1/main/executions/webhook/", "/api/v1/executions/webhook/"]);
+  });
+
+  it("keeps the 32-byte encryption key, tutorials and usage report off", () => {
+    expect(Buffer.from(cfg.kestra.encryption["secret-key"], "base64")).toHaveLength(32);
+    expect(cfg.kestra["tutorial-flows"]).toEqual({ enabled: false });
+    expect(cfg.kestra["anonymous-usage-report"]).toEqual({ enabled: false });
+  });
+
+  it("serves only health and metrics on the unauthenticated management port", () => {
+    expect(cfg.endpoints.all).toEqual({ port: 8081 });
+    expect(cfg.endpoints.env).toEqual({ enabled: false });
+    expect(cfg.endpoints.loggers).toEqual({ enabled: false });
+    expect(cfg.endpoints.health).toBeUndefined();
+  });
+
+  it("puts the tenant's bucket and scoped key in the MinIO storage block", () => {
+    expect(cfg.kestra.storage).toEqual({
+      type: "minio",
+      minio: { endpoint: "minio", port: 9000, secure: false, accessKey: "kestra-acme", secretKey: "s3-secret", region: "us-east-1", bucket: "kestra-acme", vhost: false },
+    });
+  });
+
+  it("renders the AWS block with the region's endpoint", () => {
+    const aws = parse(renderKestraConfig({ ...base, storage: s3StorageBlock("kestra-acme", "eu-west-1", { accessKey: "AK", secretKey: "SK" }) }));
+    expect(aws.kestra.storage).toEqual({
+      type: "s3",
+      s3: { endpoint: "https://s3.eu-west-1.amazonaws.com", region: "eu-west-1", bucket: "kestra-acme", accessKey: "AK", secretKey: "SK" },
+    });
+  });
+
+  it("points a managed database at the external server with its sslmode", () => {
+    const m = parse(renderKestraConfig({ ...base, database: { host: "db.example.com", port: 5433, name: "kestra_acme", username: "kestra_acme", password: "p", sslmode: "require" } }));
+    expect(m.datasources.postgres.url).toBe("jdbc:postgresql://db.example.com:5433/kestra_acme?sslmode=require");
+  });
+});
