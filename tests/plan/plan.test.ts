@@ -1,0 +1,157 @@
+import * as fs from "fs";
+import * as path from "path";
+import { describe, expect, it } from "vitest";
+import { runPlan } from "../../infra/plan/run";
+import { byName, exampleTenants, labelsOf, NETWORK, ofType, planOk, SERVICE, tenantResources, tenantsDir, tenantYaml, VOLUME, SECRET, CONFIG } from "../helpers";
+
+const stacks = ["staging", "prod"] as const;
+
+/** The exact resource set of a tenant: type → logical names. */
+function resourceSet(plan: Awaited<ReturnType<typeof planOk>>, tenant: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const r of tenantResources(plan, tenant)) (out[r.type] ??= []).push(r.name);
+  for (const k of Object.keys(out)) out[k].sort();
+  return out;
+}
+
+describe("the whole program under mocks, both stacks", () => {
+  for (const stack of stacks) {
+    it(`${stack}: every deployed tenant gets exactly its resources`, async () => {
+      const plan = await planOk({ stack });
+      expect(plan.tenants).toEqual(stack === "staging" ? ["acme", "globex", "initech"] : ["acme", "globex"]);
+      expect(resourceSet(plan, "acme")).toEqual({
+        "kestra-fleet:stacks:TenantStack": ["acme-tenant"],
+        "kestra-fleet:stacks:TenantBucket": ["acme-storage"],
+        "kestra-fleet:stacks:TenantEdge": ["acme-edge"],
+        [NETWORK]: ["acme-private-network"],
+        [VOLUME]: ["acme-pg-volume"],
+        [SECRET]: ["acme-kestra-config", "acme-pg-password-secret"],
+        [CONFIG]: ["acme-git-sync-flow", "acme-kestra-entrypoint"],
+        [SERVICE]: ["acme-executor", "acme-kestra", "acme-postgres"],
+        "random:index/randomPassword:RandomPassword": ["acme-admin-password", "acme-db-password"],
+        "random:index/randomBytes:RandomBytes": ["acme-encryption-key"],
+        "minio:index/s3Bucket:S3Bucket": ["acme-bucket"],
+        "minio:index/s3BucketVersioning:S3BucketVersioning": ["acme-bucket-versioning"],
+        "minio:index/ilmPolicy:IlmPolicy": ["acme-bucket-lifecycle"],
+        "minio:index/iamUser:IamUser": ["acme-storage-user"],
+        "minio:index/iamPolicy:IamPolicy": ["acme-storage-policy"],
+        "minio:index/iamUserPolicyAttachment:IamUserPolicyAttachment": ["acme-storage-policy-attachment"],
+        "cloudflare:index/dnsRecord:DnsRecord": ["acme-dns-0"],
+        "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy": ["acme-access-allow"],
+        "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication": ["acme-access-app"],
+      });
+      // globex: 2 workers, ssh git, public webhooks, service token.
+      const g = resourceSet(plan, "globex");
+      expect(g[SERVICE]).toEqual(["globex-executor", "globex-kestra", "globex-postgres", "globex-worker"]);
+      expect(g[SECRET]).toEqual(["globex-git-secret-git-ssh-key", "globex-kestra-config", "globex-pg-password-secret"]);
+      expect(g["cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication"]).toEqual(["globex-access-app", "globex-access-webhook-app"]);
+      expect(g["cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy"]).toEqual(["globex-access-allow", "globex-access-service-token", "globex-access-webhook-bypass"]);
+      expect(g["cloudflare:index/zeroTrustAccessServiceToken:ZeroTrustAccessServiceToken"]).toEqual(["globex-service-token"]);
+      expect(byName(plan, "globex-worker").inputs.mode).toEqual({ replicated: { replicas: 2 } });
+      // Docker names from the naming module.
+      expect(byName(plan, "acme-postgres").inputs.name).toBe("kestra_acme_postgres");
+      expect(byName(plan, "acme-kestra").inputs.name).toBe("kestra_acme_kestra");
+      expect(byName(plan, "acme-executor").inputs.name).toBe("kestra_acme_executor");
+      expect(byName(plan, "acme-private-network").inputs.name).toBe("net_acme_private");
+      expect(byName(plan, "acme-pg-volume").inputs.name).toBe("pg_acme_data");
+      expect(byName(plan, "acme-bucket").inputs.bucket).toBe("kestra-acme");
+      // The example fleet passes the policy pack.
+      expect(plan.violations).toEqual([]);
+    });
+  }
+
+  it("a tenant without git gets no flow, no ENV_GIT_SYNC_* and no --flow-path", async () => {
+    const plan = await planOk({ stack: "staging" });
+    expect(plan.resources.some((r) => r.name === "initech-git-sync-flow")).toBe(false);
+    const backend = byName(plan, "initech-executor").inputs as any;
+    expect(Object.keys(backend.taskSpec.containerSpec.env)).toEqual(["JAVA_OPTS"]);
+    expect(backend.taskSpec.containerSpec.args).not.toContain("--flow-path");
+    expect(plan.resources.some((r) => r.name === "initech-worker")).toBe(false);
+  });
+
+  it("outputs what an operator needs per tenant, secrets masked", async () => {
+    const plan = await planOk({ stack: "prod" });
+    const acme = (plan.outputs.tenants as any).acme;
+    expect(acme).toMatchObject({ url: "https://acme-kestra.example.com/", adminEmail: "ana@acme.com", adminPassword: "[secret]", bucket: "kestra-acme" });
+    expect(acme.services).toEqual({ backend: "kestra_acme_executor", postgres: "kestra_acme_postgres", web: "kestra_acme_kestra" });
+    expect(acme.accessApplicationId).toBe(byName(plan, "acme-access-app").id);
+    const globex = (plan.outputs.tenants as any).globex;
+    expect(globex.serviceTokenClientId).toMatch(/\.access$/);
+    expect(globex.serviceTokenClientSecret).toBe("[secret]");
+    expect(acme.serviceTokenClientId).toBeUndefined();
+  });
+});
+
+describe("stable plans", () => {
+  it("two plans of the same input are byte-identical", async () => {
+    const a = JSON.stringify((await planOk({ stack: "staging" })));
+    const b = JSON.stringify((await planOk({ stack: "staging" })));
+    expect(a).toBe(b);
+  });
+
+  it("resources are sorted by URN and mocked ids are unique and follow references", async () => {
+    const plan = await planOk({ stack: "staging" });
+    const urns = plan.resources.map((r) => r.urn);
+    expect([...urns].sort()).toEqual(urns);
+    const ids = plan.resources.filter((r) => r.id).map((r) => r.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const web = byName(plan, "acme-kestra").inputs as any;
+    const networkNames = web.taskSpec.networksAdvanceds.map((n: any) => plan.resources.find((r) => r.id === n.id)?.inputs.name);
+    expect(networkNames).toEqual(["net_acme_private", "network_swarm_public", "net_storage"]);
+  });
+
+  it("adding a tenant file leaves every other tenant's resources byte-identical", async () => {
+    const files = exampleTenants();
+    const before = await planOk({ stack: "staging", tenantsDir: tenantsDir(files) });
+    const after = await planOk({ stack: "staging", tenantsDir: tenantsDir({ ...files, "zeta.yaml": tenantYaml("zeta") }) });
+    expect(after.tenants).toContain("zeta");
+    for (const t of before.tenants) expect(JSON.stringify(tenantResources(after, t))).toBe(JSON.stringify(tenantResources(before, t)));
+    // And the shared MinIO service is not touched by onboarding.
+    expect(JSON.stringify(byName(after, "storage-minio"))).toBe(JSON.stringify(byName(before, "storage-minio")));
+    expect(JSON.stringify(byName(after, "proxy-traefik"))).toBe(JSON.stringify(byName(before, "proxy-traefik")));
+  });
+
+  it("removing a tenant file leaves every other tenant's resources (edge included) unchanged", async () => {
+    const files = exampleTenants();
+    const before = await planOk({ stack: "staging", tenantsDir: tenantsDir(files) });
+    const { ["globex.yaml"]: _removed, ...rest } = files;
+    const after = await planOk({ stack: "staging", tenantsDir: tenantsDir(rest) });
+    expect(after.tenants).toEqual(["acme", "initech"]);
+    for (const t of after.tenants) expect(JSON.stringify(tenantResources(after, t))).toBe(JSON.stringify(tenantResources(before, t)));
+  });
+
+  it("changing one tenant's size changes only that tenant's resources", async () => {
+    const files = exampleTenants();
+    const before = await planOk({ stack: "staging", tenantsDir: tenantsDir(files) });
+    const after = await planOk({ stack: "staging", tenantsDir: tenantsDir({ ...files, "acme.yaml": files["acme.yaml"].replace("size: small", "size: large") }) });
+    const changed = after.resources.filter((r) => JSON.stringify(r) !== JSON.stringify(before.resources.find((b) => b.urn === r.urn))).map((r) => r.name);
+    expect(changed.sort()).toEqual(["acme-executor", "acme-kestra", "acme-postgres"]);
+  });
+});
+
+describe("bad input stops the plan before the first resource", () => {
+  it("returns every problem and declares nothing", async () => {
+    const r = await runPlan({ stack: "staging", tenantsDir: tenantsDir({ "acme.yaml": tenantYaml("acme").replace("access:", "acess:") }), tenantsDisplay: "tenants" });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.map((e) => `${e.file}:${e.line}:${e.col} ${e.field}`)).toEqual(["tenants/acme.yaml:1:1 access", "tenants/acme.yaml:2:1 acess"]);
+  });
+
+  it("refuses a tenant whose data node has no Docker endpoint in the stack", async () => {
+    const r = await runPlan({ stack: "prod", tenantsDir: tenantsDir({ "acme.yaml": tenantYaml("acme", "postgres:\n  node: swarm-node-7\n") }), tenantsDisplay: "tenants" });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors.map((e) => `${e.file}:${e.line}:${e.col} ${e.field}: ${e.message}`)).toEqual([
+      'tenants/acme.yaml:7:9 postgres.node: node "swarm-node-7" is not in kestra-fleet:swarm.nodes of stack prod',
+    ]);
+  });
+
+  it("refuses managed Postgres when the stack has no managed server", async () => {
+    const r = await runPlan({ stack: "prod", tenantsDir: tenantsDir({ "acme.yaml": tenantYaml("acme", "postgres:\n  mode: managed\n") }), tenantsDisplay: "tenants" });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors[0].message).toBe("managed needs kestra-fleet:managedPostgres in the config of stack prod");
+  });
+
+  it("an unknown stack is an error", async () => {
+    const r = await runPlan({ stack: "qa" });
+    expect(r.ok).toBe(false);
+  });
+});
