@@ -1,0 +1,128 @@
+import { describe, expect, it } from "vitest";
+import { byName, labelsOf, ofType, planOk, projectWithConfig, SERVICE } from "../helpers";
+
+const spec = (r: { inputs: any }) => r.inputs.taskSpec;
+
+describe("ProxyStack", () => {
+  it("Traefik: pinned v3, read-only socket, host-mode 80/443, swarm provider, on a manager, no secret in env", async () => {
+    const plan = await planOk({ stack: "prod" });
+    const t = byName(plan, "proxy-traefik");
+    const c = spec(t).containerSpec;
+    expect(c.image).toBe("traefik:v3.6.2");
+    expect(c.mounts).toContainEqual({ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true });
+    expect(t.inputs.endpointSpec).toEqual({
+      ports: [
+        { name: "web", targetPort: 80, publishedPort: 80, publishMode: "host", protocol: "tcp" },
+        { name: "websecure", targetPort: 443, publishedPort: 443, publishMode: "host", protocol: "tcp" },
+      ],
+    });
+    expect(c.args).toContain("--providers.swarm.exposedByDefault=false");
+    expect(spec(t).placement.constraints).toEqual(["node.role == manager", "node.hostname == swarm-manager-1"]);
+    expect(c.env).toEqual({ CLOUDFLARE_DNS_API_TOKEN_FILE: "/run/secrets/cloudflare_dns_api_token" });
+    expect(c.secrets.map((s: any) => s.fileName)).toEqual(["/run/secrets/cloudflare_dns_api_token"]);
+    expect(c.healthcheck.tests).toEqual(["CMD", "traefik", "healthcheck", "--ping"]);
+    expect(spec(t).resources.limits.memoryBytes).toBeGreaterThan(0);
+    const acme = byName(plan, "proxy-acme-volume");
+    expect(acme.options).toMatchObject({ protect: true, retainOnDelete: true });
+    expect(acme.provider).toMatch(/swarm-node-swarm-manager-1$/);
+    expect(byName(plan, "proxy-public-network").inputs).toMatchObject({ name: "network_swarm_public", driver: "overlay", attachable: true });
+  });
+});
+
+describe("StorageStack (minio)", () => {
+  it("MinIO: root credentials as secret files mounted exactly where the *_FILE variables point", async () => {
+    const plan = await planOk({ stack: "staging" });
+    const m = byName(plan, "storage-minio");
+    const c = spec(m).containerSpec;
+    const mounted = new Set(c.secrets.map((s: any) => s.fileName));
+    for (const [k, v] of Object.entries(c.env as Record<string, string>)) if (k.endsWith("_FILE")) expect(mounted.has(v), k).toBe(true);
+    expect(c.env.MINIO_ROOT_USER_FILE).toBe("/run/secrets/minio_root_user");
+    expect(c.env.MINIO_ROOT_PASSWORD_FILE).toBe("/run/secrets/minio_root_password");
+    expect(c.args).toEqual(["server", "/data", "--console-address", ":9001"]);
+    expect(c.healthcheck.tests).toEqual(["CMD", "mc", "ready", "local"]);
+    expect(spec(m).placement.constraints).toEqual(["node.hostname == swarm-node-1"]);
+    expect(m.inputs.mode).toEqual({ replicated: { replicas: 1 } });
+    expect(byName(plan, "storage-minio-volume").options).toMatchObject({ protect: true, retainOnDelete: true });
+  });
+
+  it("MinIO is on net_storage (alias minio) and, for its routed admin API only, on the public network", async () => {
+    const plan = await planOk({ stack: "staging" });
+    const m = byName(plan, "storage-minio");
+    const nets = spec(m).networksAdvanceds.map((n: any) => ({ name: plan.resources.find((r) => r.id === n.id)!.inputs.name, aliases: n.aliases }));
+    expect(nets).toEqual([{ name: "net_storage", aliases: ["minio"] }, { name: "network_swarm_public", aliases: undefined }]);
+    const labels = labelsOf(m);
+    expect(labels["traefik.http.routers.platform-storage-admin.rule"]).toBe("Host(`s3-staging.example.com`)");
+    expect(labels["traefik.http.routers.platform-storage-admin.middlewares"]).toBe("storage-admin-allowlist@file");
+    expect(labels["traefik.http.services.platform-storage-admin.loadbalancer.server.port"]).toBe("9000");
+    expect(Object.values(labels)).not.toContain("9001");
+    const dns = byName(plan, "storage-admin-dns-0").inputs;
+    expect(dns).toMatchObject({ name: "s3-staging.example.com", proxied: false });
+  });
+
+  it("per tenant: a protected versioned bucket, its own user and a policy naming only its bucket", async () => {
+    const plan = await planOk({ stack: "staging" });
+    for (const t of plan.tenants) {
+      const bucket = byName(plan, `${t}-bucket`);
+      expect(bucket.inputs).toEqual({ bucket: `kestra-${t}`, forceDestroy: false });
+      expect(bucket.options).toMatchObject({ protect: true, retainOnDelete: true });
+      expect(byName(plan, `${t}-bucket-versioning`).inputs).toMatchObject({ versioningConfiguration: { status: "Enabled" } });
+      expect(byName(plan, `${t}-bucket-lifecycle`).inputs).toMatchObject({ rules: [{ noncurrentVersionExpirationDays: 30, status: "Enabled" }] });
+      expect(byName(plan, `${t}-storage-user`).inputs).toMatchObject({ name: `kestra-${t}` });
+      const policy = JSON.parse(byName(plan, `${t}-storage-policy`).inputs.policy as string);
+      expect(policy.Statement.flatMap((s: any) => s.Resource).sort()).toEqual([`arn:aws:s3:::kestra-${t}`, `arn:aws:s3:::kestra-${t}/*`]);
+      expect(byName(plan, `${t}-storage-policy-attachment`).inputs).toEqual({ userName: `kestra-${t}`, policyName: `kestra-${t}` });
+    }
+  });
+});
+
+describe("StorageStack (aws)", () => {
+  it("declares no MinIO and one AWS bucket, user, key and policy per tenant", async () => {
+    const root = projectWithConfig("prod", (c) => {
+      c["kestra-fleet:storage"] = { provider: "aws", noncurrentVersionDays: 14, aws: { region: "eu-west-1", bucketPrefix: "acme-ops-" } };
+    });
+    const plan = await planOk({ stack: "prod", projectRoot: root });
+    expect(plan.resources.filter((r) => r.type.startsWith("minio:") || r.type === "pulumi:providers:minio")).toEqual([]);
+    expect(plan.resources.some((r) => r.name === "storage-minio" || r.name === "storage-network")).toBe(false);
+    for (const t of plan.tenants) {
+      const b = byName(plan, `${t}-bucket`);
+      expect(b.type).toBe("aws:s3/bucket:Bucket");
+      expect(b.inputs).toMatchObject({ bucket: `acme-ops-kestra-${t}`, forceDestroy: false });
+      expect(b.options).toMatchObject({ protect: true, retainOnDelete: true });
+      expect(byName(plan, `${t}-bucket-public-access`).inputs).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+      expect(byName(plan, `${t}-bucket-encryption`).type).toBe("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
+      expect(byName(plan, `${t}-bucket-lifecycle`).inputs).toMatchObject({ rules: [{ noncurrentVersionExpiration: { noncurrentDays: 14 } }] });
+      expect(byName(plan, `${t}-storage-user`).type).toBe("aws:iam/user:User");
+      expect(byName(plan, `${t}-storage-key`).type).toBe("aws:iam/accessKey:AccessKey");
+      const policy = byName(plan, `${t}-storage-policy`);
+      expect(policy.inputs.name).toBe(`acme-ops-kestra-${t}`);
+      expect(JSON.parse(policy.inputs.policy as string).Statement.flatMap((s: any) => s.Resource).sort()).toEqual([`arn:aws:s3:::acme-ops-kestra-${t}`, `arn:aws:s3:::acme-ops-kestra-${t}/*`]);
+      // Kestra services need no storage network.
+      const nets = spec(byName(plan, `${t}-executor`)).networksAdvanceds.map((n: any) => plan.resources.find((r) => r.id === n.id)!.inputs.name);
+      expect(nets).toEqual([`net_${t}_private`]);
+    }
+    expect(plan.violations).toEqual([]);
+  });
+});
+
+describe("managed Postgres", () => {
+  it("creates a role and a protected database on the managed server and no Postgres service or volume", async () => {
+    const root = projectWithConfig("prod", (c) => {
+      c["kestra-fleet:managedPostgres"] = { host: "db.example.com", port: 5432, username: "pulumi_admin", sslmode: "require" };
+    });
+    const fs = await import("fs");
+    const path = await import("path");
+    const f = path.join(root, "tenants", "acme.yaml");
+    fs.writeFileSync(f, fs.readFileSync(f, "utf8") + "postgres:\n  mode: managed\n");
+    const plan = await planOk({ stack: "prod", projectRoot: root });
+    expect(plan.resources.some((r) => r.name === "acme-postgres" || r.name === "acme-pg-volume")).toBe(false);
+    expect(byName(plan, "acme-db-role").inputs).toMatchObject({ name: "kestra_acme", login: true, password: "[secret]" });
+    const db = byName(plan, "acme-db");
+    expect(db.inputs).toMatchObject({ name: "kestra_acme", owner: "kestra_acme" });
+    expect(db.options).toMatchObject({ protect: true, retainOnDelete: true });
+    expect(byName(plan, "managed-postgres").inputs).toMatchObject({ host: "db.example.com", password: "[secret]" });
+    // globex stays on its container Postgres.
+    expect(byName(plan, "globex-postgres").type).toBe(SERVICE);
+    expect(ofType(plan, "postgresql:index/database:Database")).toHaveLength(1);
+    expect(plan.violations).toEqual([]);
+  });
+});
