@@ -1,0 +1,75 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { ROOT, tmpDir } from "../files-root";
+import { tenantsDir, tenantYaml } from "../files";
+
+function plan(...args: string[]) {
+  const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", "infra/plan/cli.ts", ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("npm run plan", () => {
+  it("--json prints one JSON document with the documented shape, nothing else on stdout", () => {
+    const r = plan("--stack", "staging", "--json");
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(Object.keys(doc)).toEqual(["stack", "tenants", "resources", "outputs", "warnings", "violations"]);
+    const res = doc.resources[0];
+    expect(Object.keys(res)).toEqual(["urn", "type", "name", "id", "parent", "provider", "inputs", "options"]);
+    expect(Object.keys(res.options)).toEqual(["protect", "retainOnDelete", "deleteBeforeReplace", "dependsOn"]);
+    expect(r.stdout).not.toContain("offline-placeholder");
+  });
+
+  it("prints a readable plan with a summary line", () => {
+    const r = plan("--stack", "prod");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Plan for stack prod: 2 tenant\(s\)/);
+    expect(r.stdout).toContain("Tenant acme (");
+    expect(r.stdout).toContain("Global (");
+    expect(r.stdout).toMatch(/\nSummary: \d+ resources \(\d+ custom\) for 2 tenant\(s\); 0 warning\(s\); 0 mandatory and 0 advisory policy violation\(s\)\.\n$/);
+  });
+
+  it("on a bad tenant file: the error list on stderr, nothing on stdout, exit 1", () => {
+    const dir = tenantsDir({ "acme.yaml": tenantYaml("acme").replace("access:", "acess:") });
+    const r = plan("--stack", "staging", "--tenants", dir, "--json");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain(`${dir}/acme.yaml:2:1 acess: unknown key (did you mean "access"?)`);
+    expect(r.stderr).toContain(`${dir}/acme.yaml:1:1 access: is required`);
+  });
+
+  it("--out writes each tenant's artifacts, secrets masked", () => {
+    const out = tmpDir("kf-out-");
+    const r = plan("--stack", "staging", "--out", out);
+    expect(r.code).toBe(0);
+    const cfg = parse(fs.readFileSync(path.join(out, "acme", "application.yml"), "utf8"));
+    expect(cfg.kestra.url).toBe("https://acme-kestra-staging.example.com/");
+    expect(cfg.kestra.server["basic-auth"].password).toBe("[secret]");
+    expect(fs.existsSync(path.join(out, "acme", "flows", "admin", "git-sync-flows.yaml"))).toBe(true);
+    expect(fs.existsSync(path.join(out, "initech", "flows"))).toBe(false);
+    expect(JSON.parse(fs.readFileSync(path.join(out, "globex", "storage-policy.json"), "utf8")).Statement).toHaveLength(2);
+    expect(JSON.parse(fs.readFileSync(path.join(out, "globex", "access.json"), "utf8")).webhookBypass).toHaveLength(2);
+  });
+
+  it("--show-secrets reveals the mocked values (never real ones), and the config parses back", () => {
+    const r = plan("--stack", "staging", "--json", "--show-secrets");
+    const doc = JSON.parse(r.stdout);
+    const secret = doc.resources.find((x: any) => x.name === "acme-kestra-config");
+    const cfg = parse(Buffer.from(secret.inputs.data, "base64").toString("utf8"));
+    expect(cfg.kestra.server["basic-auth"].username).toBe("ana@acme.com");
+    expect(cfg.kestra.server["basic-auth"].password).toMatch(/^(?=.*[A-Z])(?=.*[a-z])(?=.*[0-9]).{8,}$/);
+    expect(cfg.kestra.storage.minio.bucket).toBe("kestra-acme");
+    const globex = parse(Buffer.from(doc.resources.find((x: any) => x.name === "globex-kestra-config").inputs.data, "base64").toString("utf8"));
+    expect(Buffer.from(cfg.kestra.encryption["secret-key"], "base64")).toHaveLength(32);
+    // Each tenant has its own key and credentials.
+    expect(globex.kestra.encryption["secret-key"]).not.toBe(cfg.kestra.encryption["secret-key"]);
+    expect(globex.datasources.postgres.password).not.toBe(cfg.datasources.postgres.password);
+  });
+});
