@@ -13,12 +13,14 @@ import { stacksIn } from "./tenants/load";
 
 const projectRoot = path.resolve(__dirname, "..");
 const stack = pulumi.getStack();
-const secretKeys: string[] = JSON.parse(process.env.PULUMI_CONFIG_SECRET_KEYS ?? "[]");
+const all = pulumi.runtime.allConfig();
+// The language host lists the secret keys in PULUMI_CONFIG_SECRET_KEYS (a JSON array).
+const secretKeys: string[] = JSON.parse(process.env.PULUMI_CONFIG_SECRET_KEYS || "[]");
 
 const result = loadInputs({
   stack,
   stacks: stacksIn(projectRoot),
-  config: configFromRuntime(pulumi.runtime.allConfig(), secretKeys, { projectRoot, stack }),
+  config: configFromRuntime(all, secretKeys, { projectRoot, stack }),
   tenantsDir: path.join(projectRoot, "tenants"),
 });
 

@@ -67,7 +67,13 @@ export class StorageStack extends pulumi.ComponentResource implements StorageBac
       const on = { parent: this, provider: args.manager };
       const network = new docker.Network(
         "storage-network",
-        { name: STORAGE_NETWORK, driver: "overlay", attachable: false, options: { encrypted: "" }, labels: labelList({ [LABEL_ROLE]: "storage" }) },
+        {
+          name: STORAGE_NETWORK,
+          driver: "overlay",
+          attachable: false,
+          options: args.settings.swarm.encryptNetworks ? { encrypted: "" } : undefined,
+          labels: labelList({ [LABEL_ROLE]: "storage" }),
+        },
         on,
       );
       this.networkId = network.id;

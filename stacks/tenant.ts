@@ -87,7 +87,8 @@ export class TenantStack extends pulumi.ComponentResource {
 
     // --- Database -------------------------------------------------------------------------
     const dbPassword = new random.RandomPassword(`${t}-db-password`, { length: 32, special: false }, { parent: this });
-    let database: KestraConfigInput["database"];
+    /** Where Kestra finds its database; the password joins it when the config is rendered. */
+    let database: Omit<KestraConfigInput["database"], "password">;
     let dbReady: pulumi.Resource[] = [];
     if (tenant.postgres.mode === "managed") {
       const m = args.managedDatabase;
@@ -103,7 +104,7 @@ export class TenantStack extends pulumi.ComponentResource {
         { parent: this, provider: m.provider, protect: true, retainOnDelete: true },
       );
       dbReady = [db];
-      database = { host: m.host, port: m.port, name: n.database, username: n.dbUser, password: "", sslmode: m.sslmode };
+      database = { host: m.host, port: m.port, name: n.database, username: n.dbUser, sslmode: m.sslmode };
     } else {
       if (!args.dataNode) throw new Error(`TenantStack ${tenant.name}: container Postgres needs its data node's Docker provider`);
       const node = tenant.postgres.node ?? settings.swarm.dataNode;
@@ -146,7 +147,7 @@ export class TenantStack extends pulumi.ComponentResource {
       );
       dbReady = [postgres];
       this.services.postgres = postgres.name;
-      database = containerDatabase(n.database, n.dbUser, "");
+      database = containerDatabase(n.database, n.dbUser);
     }
 
     // --- Kestra credentials and configuration ---------------------------------------------

@@ -95,7 +95,7 @@ export function writeArtifacts(dir: string, plan: Plan, inputs: FleetInputs, sho
         database:
           tenant.postgres.mode === "managed" && managed
             ? { host: managed.host, port: managed.port, name: n.database, username: n.dbUser, password: mask, sslmode: managed.sslmode }
-            : containerDatabase(n.database, n.dbUser, mask),
+            : { ...containerDatabase(n.database, n.dbUser), password: mask },
         storage,
         adminEmail: tenant.kestra.adminEmail,
         adminPassword: mask,

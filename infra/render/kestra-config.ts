@@ -25,8 +25,8 @@ export function jdbcUrl(db: KestraConfigInput["database"]): string {
 }
 
 /** The container Postgres of a tenant, reached through its hyphen-free alias. */
-export function containerDatabase(name: string, username: string, password: string): KestraConfigInput["database"] {
-  return { host: POSTGRES_ALIAS, port: 5432, name, username, password };
+export function containerDatabase(name: string, username: string): Omit<KestraConfigInput["database"], "password"> {
+  return { host: POSTGRES_ALIAS, port: 5432, name, username };
 }
 
 export function kestraConfigObject(input: KestraConfigInput): Record<string, unknown> {

@@ -5,7 +5,7 @@ import { minioStorageBlock, s3StorageBlock } from "../../../infra/render/storage
 
 const base: KestraConfigInput = {
   url: "https://acme-kestra.example.com/",
-  database: containerDatabase("kestra_acme", "kestra_acme", "db-pass"),
+  database: { ...containerDatabase("kestra_acme", "kestra_acme"), password: "db-pass" },
   storage: minioStorageBlock("kestra-acme", { accessKey: "kestra-acme", secretKey: "s3-secret" }),
   adminEmail: "ana@acme.com",
   adminPassword: "Admin-Pass1",
