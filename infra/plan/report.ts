@@ -104,6 +104,7 @@ export function writeArtifacts(dir: string, plan: Plan, inputs: FleetInputs, sho
       });
     }
     write(path.join(out, "application.yml"), config);
+    write(path.join(out, "stack.yml"), composeFor(plan, n.stack));
     const sync = gitSyncOf(tenant, inputs.settings);
     if (sync) {
       const cred = inputs.gitCredentials[tenant.name];
@@ -127,5 +128,6 @@ export function writeArtifacts(dir: string, plan: Plan, inputs: FleetInputs, sho
       ),
     );
   }
+  for (const stack of swarmStacks(plan).filter((s) => !s.startsWith("kestra_"))) write(path.join(dir, `${stack}.yml`), composeFor(plan, stack));
   return written;
 }
