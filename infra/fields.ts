@@ -1,6 +1,9 @@
 /** zod field validators shared by the tenant schema and the stack config schema. */
 import { z } from "zod";
 import { cronProblem } from "./cron";
+import { imageParts } from "./images";
+
+export { imageParts } from "./images";
 
 export const DOMAIN_RE = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
@@ -31,15 +34,6 @@ export const kestraNamespace = () =>
 /** Git branch name (subset of git check-ref-format that never needs quoting). */
 export const gitBranch = () =>
   z.string().max(200).regex(/^(?!\/|-|.*\/\/|.*\.\.|.*\.lock$|.*\/$|.*@\{)[A-Za-z0-9._\/-]+$/, { message: "is not a valid git branch name" });
-
-/** Image reference pinned by a tag other than `latest` or by a digest. */
-export const IMAGE_RE = /^(?<repo>[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)(?::(?<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?<digest>sha256:[a-f0-9]{64}))?$/;
-
-export function imageParts(ref: string): { repo: string; tag?: string; digest?: string } | undefined {
-  const m = IMAGE_RE.exec(ref);
-  if (!m?.groups) return undefined;
-  return { repo: m.groups.repo, tag: m.groups.tag, digest: m.groups.digest };
-}
 
 export const pinnedImage = () =>
   z.string().superRefine((v, ctx) => {

@@ -7,9 +7,9 @@ import { loadConfig, placeholder, type ConfigSource, NAMESPACE } from "./config/
 import type { GitCredential, Secrets, Settings } from "./config/schema";
 import { loadTenants, type LoadedTenant } from "./tenants/load";
 import type { Tenant } from "./tenants/schema";
-import { tenantHost } from "./naming";
+import { CLOUDFLARE_LIMITS, tenantHost } from "./naming";
 
-export const CLOUDFLARE_LIMITS = { accessApplications: 500, serviceTokens: 50 } as const;
+export { CLOUDFLARE_LIMITS } from "./naming";
 
 export interface FleetInputs {
   stack: string;

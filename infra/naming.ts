@@ -108,3 +108,6 @@ export const RESERVED_TENANT_NAMES = [
   "admin", "api", "www", "traefik", "minio", "s3", "kestra", "proxy", "infra",
   "platform", "storage", "public", "dashboard", "mail", "status", "auth", "sso", "grafana",
 ] as const;
+
+/** Cloudflare's per-account limits (Access applications, service tokens). */
+export const CLOUDFLARE_LIMITS = { accessApplications: 500, serviceTokens: 50 } as const;

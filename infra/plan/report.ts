@@ -8,7 +8,8 @@ import { gitSyncEnv, gitSyncOf, readFlowTemplate, renderGitSyncFlow } from "../r
 import { containerDatabase, renderKestraConfig } from "../render/kestra-config";
 import { tenantWebLabels } from "../render/labels";
 import { minioStorageBlock, s3StorageBlock, storagePolicyDocument } from "../render/storage";
-import type { Plan, PlanResource } from "./run-scratch";
+import { composeFor, swarmStacks } from "./compose";
+import type { Plan, PlanResource } from "./run";
 
 const TENANT_TYPE = "kestra-fleet:stacks:TenantStack";
 

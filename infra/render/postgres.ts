@@ -1,5 +1,5 @@
 /** Postgres container details that depend on the pinned image. Pure. */
-import { imageParts } from "../fields";
+import { imageParts } from "../images";
 
 /**
  * Where the data volume is mounted. Postgres 18+ images keep data under

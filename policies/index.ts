@@ -1,0 +1,8 @@
+/**
+ * The kestra-fleet CrossGuard pack: `pulumi preview --policy-pack policies`.
+ * The only place a PolicyPack is built (building it starts the analyzer server).
+ */
+import { PolicyPack } from "@pulumi/policy";
+import { policies } from "./crossguard";
+
+new PolicyPack("kestra-fleet", { policies });
