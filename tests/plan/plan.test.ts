@@ -1,10 +1,15 @@
 import * as fs from "fs";
 import * as path from "path";
-import { describe, expect, it } from "vitest";
-import { runPlan } from "../../infra/plan/run";
+import { beforeAll, describe, expect, it } from "vitest";
+import { formatPlan } from "../../infra/plan/report";
+import { runPlan, type Plan } from "../../infra/plan/run";
 import { byName, exampleTenants, labelsOf, NETWORK, ofType, planOk, SERVICE, tenantResources, tenantsDir, tenantYaml, VOLUME, SECRET, CONFIG } from "../helpers";
 
 const stacks = ["staging", "prod"] as const;
+const plans: Record<string, Plan> = {};
+beforeAll(async () => {
+  for (const stack of stacks) plans[stack] = await planOk({ stack });
+});
 
 /** The exact resource set of a tenant: type → logical names. */
 function resourceSet(plan: Awaited<ReturnType<typeof planOk>>, tenant: string): Record<string, string[]> {
@@ -16,8 +21,8 @@ function resourceSet(plan: Awaited<ReturnType<typeof planOk>>, tenant: string): 
 
 describe("the whole program under mocks, both stacks", () => {
   for (const stack of stacks) {
-    it(`${stack}: every deployed tenant gets exactly its resources`, async () => {
-      const plan = await planOk({ stack });
+    it(`${stack}: every deployed tenant gets exactly its resources`, () => {
+      const plan = plans[stack];
       expect(plan.tenants).toEqual(stack === "staging" ? ["acme", "globex", "initech"] : ["acme", "globex"]);
       expect(resourceSet(plan, "acme")).toEqual({
         "kestra-fleet:stacks:TenantStack": ["acme-tenant"],
@@ -60,8 +65,8 @@ describe("the whole program under mocks, both stacks", () => {
     });
   }
 
-  it("a tenant without git gets no flow, no ENV_GIT_SYNC_* and no --flow-path", async () => {
-    const plan = await planOk({ stack: "staging" });
+  it("a tenant without git gets no flow, no ENV_GIT_SYNC_* and no --flow-path", () => {
+    const plan = plans.staging;
     expect(plan.resources.some((r) => r.name === "initech-git-sync-flow")).toBe(false);
     const backend = byName(plan, "initech-executor").inputs as any;
     expect(Object.keys(backend.taskSpec.containerSpec.env)).toEqual(["JAVA_OPTS"]);
@@ -69,8 +74,8 @@ describe("the whole program under mocks, both stacks", () => {
     expect(plan.resources.some((r) => r.name === "initech-worker")).toBe(false);
   });
 
-  it("outputs what an operator needs per tenant, secrets masked", async () => {
-    const plan = await planOk({ stack: "prod" });
+  it("outputs what an operator needs per tenant, secrets masked", () => {
+    const plan = plans.prod;
     const acme = (plan.outputs.tenants as any).acme;
     expect(acme).toMatchObject({ url: "https://acme-kestra.example.com/", adminEmail: "ana@acme.com", adminPassword: "[secret]", bucket: "kestra-acme" });
     expect(acme.services).toEqual({ backend: "kestra_acme_executor", postgres: "kestra_acme_postgres", web: "kestra_acme_kestra" });
@@ -84,13 +89,20 @@ describe("the whole program under mocks, both stacks", () => {
 
 describe("stable plans", () => {
   it("two plans of the same input are byte-identical", async () => {
-    const a = JSON.stringify((await planOk({ stack: "staging" })));
-    const b = JSON.stringify((await planOk({ stack: "staging" })));
-    expect(a).toBe(b);
+    expect(JSON.stringify(await planOk({ stack: "staging" }))).toBe(JSON.stringify(plans.staging));
   });
 
-  it("resources are sorted by URN and mocked ids are unique and follow references", async () => {
-    const plan = await planOk({ stack: "staging" });
+  it("the readable plan lists each tenant's resources, the global ones and a summary", () => {
+    const text = formatPlan(plans.prod);
+    expect(text).toMatch(/^Plan for stack prod: 2 tenant\(s\)/);
+    expect(text).toContain("Tenant acme (");
+    expect(text).toMatch(/\+ docker:index\/volume:Volume +acme-pg-volume {2}\(pg_acme_data\) {2}\[protect,retain\]/);
+    expect(text).toContain("Global (");
+    expect(text).toMatch(/\nSummary: \d+ resources \(\d+ custom\) for 2 tenant\(s\); 0 warning\(s\); 0 mandatory and 0 advisory policy violation\(s\)\.\n$/);
+  });
+
+  it("resources are sorted by URN and mocked ids are unique and follow references", () => {
+    const plan = plans.staging;
     const urns = plan.resources.map((r) => r.urn);
     expect([...urns].sort()).toEqual(urns);
     const ids = plan.resources.filter((r) => r.id).map((r) => r.id);

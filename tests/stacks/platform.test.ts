@@ -1,11 +1,17 @@
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Plan } from "../../infra/plan/run";
 import { byName, labelsOf, ofType, planOk, projectWithConfig, SERVICE } from "../helpers";
 
 const spec = (r: { inputs: any }) => r.inputs.taskSpec;
+const plans: Record<string, Plan> = {};
+beforeAll(async () => {
+  plans.staging = await planOk({ stack: "staging" });
+  plans.prod = await planOk({ stack: "prod" });
+});
 
 describe("ProxyStack", () => {
-  it("Traefik: pinned v3, read-only socket, host-mode 80/443, swarm provider, on a manager, no secret in env", async () => {
-    const plan = await planOk({ stack: "prod" });
+  it("Traefik: pinned v3, read-only socket, host-mode 80/443, swarm provider, on a manager, no secret in env", () => {
+    const plan = plans.prod;
     const t = byName(plan, "proxy-traefik");
     const c = spec(t).containerSpec;
     expect(c.image).toBe("traefik:v3.6.2");
@@ -30,8 +36,8 @@ describe("ProxyStack", () => {
 });
 
 describe("StorageStack (minio)", () => {
-  it("MinIO: root credentials as secret files mounted exactly where the *_FILE variables point", async () => {
-    const plan = await planOk({ stack: "staging" });
+  it("MinIO: root credentials as secret files mounted exactly where the *_FILE variables point", () => {
+    const plan = plans.staging;
     const m = byName(plan, "storage-minio");
     const c = spec(m).containerSpec;
     const mounted = new Set(c.secrets.map((s: any) => s.fileName));
@@ -45,8 +51,8 @@ describe("StorageStack (minio)", () => {
     expect(byName(plan, "storage-minio-volume").options).toMatchObject({ protect: true, retainOnDelete: true });
   });
 
-  it("MinIO is on net_storage (alias minio) and, for its routed admin API only, on the public network", async () => {
-    const plan = await planOk({ stack: "staging" });
+  it("MinIO is on net_storage (alias minio) and, for its routed admin API only, on the public network", () => {
+    const plan = plans.staging;
     const m = byName(plan, "storage-minio");
     const nets = spec(m).networksAdvanceds.map((n: any) => ({ name: plan.resources.find((r) => r.id === n.id)!.inputs.name, aliases: n.aliases }));
     expect(nets).toEqual([{ name: "net_storage", aliases: ["minio"] }, { name: "network_swarm_public", aliases: undefined }]);
@@ -59,8 +65,8 @@ describe("StorageStack (minio)", () => {
     expect(dns).toMatchObject({ name: "s3-staging.example.com", proxied: false });
   });
 
-  it("per tenant: a protected versioned bucket, its own user and a policy naming only its bucket", async () => {
-    const plan = await planOk({ stack: "staging" });
+  it("per tenant: a protected versioned bucket, its own user and a policy naming only its bucket", () => {
+    const plan = plans.staging;
     for (const t of plan.tenants) {
       const bucket = byName(plan, `${t}-bucket`);
       expect(bucket.inputs).toEqual({ bucket: `kestra-${t}`, forceDestroy: false });
