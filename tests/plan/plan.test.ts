@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { formatPlan } from "../../infra/plan/report";
 import { runPlan, type Plan } from "../../infra/plan/run";
 import { byName, exampleTenants, labelsOf, NETWORK, ofType, planOk, SERVICE, tenantResources, tenantsDir, tenantYaml, VOLUME, SECRET, CONFIG } from "../helpers";
@@ -138,6 +139,29 @@ describe("stable plans", () => {
     const after = await planOk({ stack: "staging", tenantsDir: tenantsDir({ ...files, "acme.yaml": files["acme.yaml"].replace("size: small", "size: large") }) });
     const changed = after.resources.filter((r) => JSON.stringify(r) !== JSON.stringify(before.resources.find((b) => b.urn === r.urn))).map((r) => r.name);
     expect(changed.sort()).toEqual(["acme-executor", "acme-kestra", "acme-postgres"]);
+  });
+});
+
+describe("secrets in the plan", () => {
+  it("--show-secrets reveals the mocked values (never real ones), and the Kestra config parses back", async () => {
+    const doc = await planOk({ stack: "staging", showSecrets: true });
+    const config = (name: string) => parse(Buffer.from(byName(doc, name).inputs.data as string, "base64").toString("utf8"));
+    const cfg = config("acme-kestra-config");
+    expect(cfg.kestra.server["basic-auth"].username).toBe("ana@acme.com");
+    expect(cfg.kestra.server["basic-auth"].password).toMatch(/^(?=.*[A-Z])(?=.*[a-z])(?=.*[0-9]).{8,}$/);
+    expect(cfg.kestra.storage.minio.bucket).toBe("kestra-acme");
+    expect(Buffer.from(cfg.kestra.encryption["secret-key"], "base64")).toHaveLength(32);
+    // Each tenant has its own key and credentials.
+    const globex = config("globex-kestra-config");
+    expect(globex.kestra.encryption["secret-key"]).not.toBe(cfg.kestra.encryption["secret-key"]);
+    expect(globex.datasources.postgres.password).not.toBe(cfg.datasources.postgres.password);
+    expect(JSON.stringify(doc)).not.toContain("[secret]");
+  });
+
+  it("without it, every secret input and output is masked", () => {
+    expect(byName(plans.staging, "acme-kestra-config").inputs.data).toBe("[secret]");
+    expect(byName(plans.staging, "proxy-dns-token").inputs.data).toBe("[secret]");
+    expect(JSON.stringify(plans.staging)).not.toContain("offline-placeholder");
   });
 });
 
