@@ -47,9 +47,8 @@ async function main(argv: string[]): Promise<number> {
     showSecrets,
   });
   if (!result.ok) {
-    for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
+    // Only the error list: one `file:line:col field: message` a line.
     process.stderr.write(sortDiagnostics(result.errors).map(formatDiagnostic).join("\n") + "\n");
-    process.stderr.write(`${result.errors.length} problem(s); nothing was planned.\n`);
     return 1;
   }
   const { plan } = result;
@@ -63,10 +62,15 @@ async function main(argv: string[]): Promise<number> {
     const files = writeArtifacts(path.resolve(args.out), plan, result.inputs, showSecrets);
     process.stderr.write(`wrote ${files.length} artifact file(s) under ${args.out}\n`);
   }
-  return plan.violations.some((v) => v.level === "mandatory") ? 1 : 0;
+  return planExitCode(plan.violations);
 }
 
-main(process.argv.slice(2)).then(
+/** 1 when any mandatory policy is violated; advisory violations are printed only. */
+export function planExitCode(violations: { level: string }[]): number {
+  return violations.some((v) => v.level === "mandatory") ? 1 : 0;
+}
+
+if (require.main === module) main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },

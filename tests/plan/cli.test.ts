@@ -44,7 +44,7 @@ describe("npm run plan", () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain(`${dir}/acme.yaml:2:1 acess: unknown key (did you mean "access"?)`);
-    expect(r.stderr).toContain(`${dir}/acme.yaml:1:1 access: is required`);
+    expect(r.stderr.trim().split("\n")).toEqual([`${dir}/acme.yaml:1:1 access: is required`, `${dir}/acme.yaml:2:1 acess: unknown key (did you mean "access"?)`]);
   });
 
 });

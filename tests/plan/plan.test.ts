@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { planExitCode } from "../../infra/plan/cli";
 import { formatPlan } from "../../infra/plan/report";
 import { runPlan, type Plan } from "../../infra/plan/run";
 import { byName, exampleTenants, labelsOf, NETWORK, ofType, planOk, SERVICE, tenantResources, tenantsDir, tenantYaml, VOLUME, SECRET, CONFIG } from "../helpers";
@@ -142,6 +143,47 @@ describe("stable plans", () => {
   });
 });
 
+describe("edge per tenant", () => {
+  it("each Access policy holds exactly the tenant's identities plus the admins, and no other tenant's", () => {
+    const plan = plans.staging;
+    expect(byName(plan, "acme-access-allow").inputs.includes).toEqual([
+      { email: { email: "ana@acme.com" } },
+      { email: { email: "ops@example.com" } },
+      { emailDomain: { domain: "acme.com" } },
+    ]);
+    expect(byName(plan, "globex-access-allow").inputs.includes).toEqual([
+      { email: { email: "hank@globex.com" } },
+      { email: { email: "ops@example.com" } },
+      { group: { id: "6f1c2b8e-3d4a-4f5b-9c6d-7e8f9a0b1c2d" } },
+    ]);
+    expect(byName(plan, "initech-access-allow").inputs.includes).toEqual([{ email: { email: "ops@example.com" } }, { emailDomain: { domain: "initech.com" } }]);
+    for (const t of plan.tenants) {
+      const app = byName(plan, `${t}-access-app`).inputs as any;
+      expect(app).toMatchObject({ type: "self_hosted", domain: `${t}-kestra-staging.example.com` });
+      expect(app.policies[0]).toEqual({ id: byName(plan, `${t}-access-allow`).id, precedence: 1 });
+      expect(byName(plan, `${t}-dns-0`).inputs).toMatchObject({ name: `${t}-kestra-staging.example.com`, type: "A", content: "203.0.113.10", proxied: true, ttl: 1 });
+    }
+  });
+
+  it("the webhook bypass exists only for tenants that ask, only on the webhook paths", () => {
+    const plan = plans.staging;
+    const bypass = ofType(plan, "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy").filter((p) => p.inputs.decision === "bypass");
+    expect(bypass.map((p) => p.name)).toEqual(["globex-access-webhook-bypass"]);
+    const app = byName(plan, "globex-access-webhook-app").inputs as any;
+    expect(app.domain).toBe("globex-kestra-staging.example.com/api/v1/main/executions/webhook/*");
+    expect(app.destinations).toEqual([
+      { type: "public", uri: "globex-kestra-staging.example.com/api/v1/main/executions/webhook/*" },
+      { type: "public", uri: "globex-kestra-staging.example.com/api/v1/executions/webhook/*" },
+    ]);
+    expect(app.policies).toEqual([{ id: bypass[0].id, precedence: 1 }]);
+    // The service token is admitted by a non_identity policy on the host application.
+    const host = byName(plan, "globex-access-app").inputs as any;
+    const service = byName(plan, "globex-access-service-token");
+    expect(service.inputs).toMatchObject({ decision: "non_identity", includes: [{ serviceToken: { tokenId: byName(plan, "globex-service-token").id } }] });
+    expect(host.policies).toEqual([{ id: byName(plan, "globex-access-allow").id, precedence: 1 }, { id: service.id, precedence: 2 }]);
+  });
+});
+
 describe("secrets in the plan", () => {
   it("--show-secrets reveals the mocked values (never real ones), and the Kestra config parses back", async () => {
     const doc = await planOk({ stack: "staging", showSecrets: true });
@@ -162,6 +204,14 @@ describe("secrets in the plan", () => {
     expect(byName(plans.staging, "acme-kestra-config").inputs.data).toBe("[secret]");
     expect(byName(plans.staging, "proxy-dns-token").inputs.data).toBe("[secret]");
     expect(JSON.stringify(plans.staging)).not.toContain("offline-placeholder");
+  });
+});
+
+describe("plan exit code", () => {
+  it("is 1 with a mandatory violation, 0 with advisory ones only", () => {
+    expect(planExitCode([])).toBe(0);
+    expect(planExitCode([{ level: "advisory" }])).toBe(0);
+    expect(planExitCode([{ level: "advisory" }, { level: "mandatory" }])).toBe(1);
   });
 });
 
