@@ -1,17 +1,49 @@
-/** Runs every rule over a set of resources (the offline plan). Starts nothing, builds no pack. */
-import type { PolicyResource, RuleContext, Violation } from "./model";
-import { rules as allRules } from "./rules";
-import type { Rule } from "./model";
+/**
+ * Runs the rules over a set of resources: the offline plan's evaluator. Pure: builds no PolicyPack,
+ * starts nothing, does not load @pulumi/policy.
+ */
+import type { PolicyResource, Rule, RuleContext, Violation } from "./model";
+import { rules } from "./rules";
 
-export function evaluate(resources: PolicyResource[], ctx: RuleContext = {}, rules: Rule[] = allRules): Violation[] {
+const key = (v: Violation) => [v.policy, v.urn, v.message];
+
+function compare(a: Violation, b: Violation): number {
+  const ka = key(a);
+  const kb = key(b);
+  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] < kb[i] ? -1 : 1;
+  return 0;
+}
+
+/**
+ * Runs the given rules: resource rules on each resource, stack rules once. A rule that throws is
+ * reported as a violation of that rule (at its level) instead of aborting the run.
+ * Sorted by policy, urn, message; stack-level violations without a resource have urn "".
+ */
+export function runRules(ruleSet: readonly Rule[], resources: PolicyResource[], ctx: RuleContext = {}): Violation[] {
   const out: Violation[] = [];
-  for (const rule of rules) {
+  const failed = (rule: Rule, urn: string, e: unknown) =>
+    out.push({ policy: rule.name, urn, level: rule.level, message: `rule ${rule.name} failed: ${e instanceof Error ? e.message : String(e)}` });
+  for (const rule of ruleSet) {
     if (rule.kind === "resource") {
-      for (const r of resources) rule.check(r, (message) => out.push({ policy: rule.name, urn: r.urn, message, level: rule.level }));
+      for (const r of resources) {
+        try {
+          rule.check(r, (message) => out.push({ policy: rule.name, urn: r.urn, message, level: rule.level }));
+        } catch (e) {
+          failed(rule, r.urn, e);
+        }
+      }
     } else {
-      rule.check(resources, (message, urn) => out.push({ policy: rule.name, urn: urn ?? "", message, level: rule.level }), ctx);
+      try {
+        rule.check(resources, (message, urn) => out.push({ policy: rule.name, urn: urn ?? "", message, level: rule.level }), ctx);
+      } catch (e) {
+        failed(rule, "", e);
+      }
     }
   }
-  const key = (v: Violation) => `${v.policy}\u0000${v.urn}\u0000${v.message}`;
-  return out.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  return out.sort(compare);
+}
+
+/** Every rule of the pack over the resources (the offline plan). */
+export function evaluate(resources: PolicyResource[], ctx: RuleContext = {}): Violation[] {
+  return runRules(rules, resources, ctx);
 }

@@ -1,22 +1,23 @@
 /**
- * The neutral resource shape every rule reads, filled either from the offline plan's registrations or
- * from CrossGuard's validation arguments, plus small helpers shared by the rules.
+ * The neutral resource shape every rule reads, filled either from the offline plan's registrations
+ * (infra/plan) or from CrossGuard's validation arguments (policies/crossguard.ts), plus the small
+ * helpers the rules share. Pure: no Pulumi, no @pulumi/policy.
  */
-import { LABEL_ROLE, LABEL_STACK, LABEL_TENANT } from "../infra/naming";
+import { LABEL_ROLE, LABEL_STACK, LABEL_TENANT, PROXY_SERVICE } from "../infra/naming";
 
 export interface PolicyResource {
   urn: string;
   type: string;
   /** Pulumi logical name. */
   name: string;
-  /** Provider id, when known (always in the offline plan; new resources have none in a preview). */
+  /** Provider id when known (always in the offline plan; new resources have none in a preview). */
   id?: string;
-  /** Inputs, plain values (secrets already unwrapped). */
+  /** Inputs, plain values (secrets already unwrapped; unknown values are `undefined`). */
   props: Record<string, any>;
   /** Top-level inputs whose value was or contained a Pulumi secret ([] when unknown, e.g. under CrossGuard). */
   secretInputs: string[];
   options: { protect?: boolean; retainOnDelete?: boolean; deleteBeforeReplace?: boolean; parent?: string };
-  /** Input name → URNs of the resources it depends on ({} when unknown). */
+  /** Input name -> URNs of the resources it depends on ({} when unknown). */
   propertyDependencies: Record<string, string[]>;
 }
 
@@ -51,7 +52,8 @@ export interface StackRule {
 
 export type Rule = ResourceRule | StackRule;
 
-export const T = {
+/** Pulumi type tokens the rules look at. */
+export const TYPES = {
   service: "docker:index/service:Service",
   network: "docker:index/network:Network",
   volume: "docker:index/volume:Volume",
@@ -62,73 +64,153 @@ export const T = {
   minioPolicy: "minio:index/iamPolicy:IamPolicy",
   awsPolicy: "aws:iam/policy:Policy",
   database: "postgresql:index/database:Database",
-  dns: "cloudflare:index/dnsRecord:DnsRecord",
+  dbRole: "postgresql:index/role:Role",
+  dnsRecord: "cloudflare:index/dnsRecord:DnsRecord",
   accessApp: "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication",
   accessPolicy: "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy",
   serviceToken: "cloudflare:index/zeroTrustAccessServiceToken:ZeroTrustAccessServiceToken",
 } as const;
 
-/** `docker_name (logical-name)`, for messages. */
-export function describe(r: PolicyResource): string {
-  const ext = r.props.name ?? r.props.bucket ?? r.props.domain;
-  return typeof ext === "string" && ext !== r.name ? `${ext} (${r.name})` : r.name;
+export const BUCKET_TYPES: readonly string[] = [TYPES.minioBucket, TYPES.awsBucket];
+export const STORAGE_POLICY_TYPES: readonly string[] = [TYPES.minioPolicy, TYPES.awsPolicy];
+/** Docker resources whose `name` input is their name in the Swarm. */
+export const DOCKER_TYPES: readonly string[] = [TYPES.service, TYPES.network, TYPES.volume, TYPES.secret, TYPES.config];
+
+/** The resource's external name (Docker name, bucket, DNS name, Access name), if it has one. */
+export function externalName(r: PolicyResource): string | undefined {
+  const n = r.props.bucket ?? r.props.name;
+  return typeof n === "string" && n !== "" ? n : undefined;
 }
 
+/** `kestra_acme_kestra (acme-kestra)`: external and logical name, for messages. */
+export function display(r: PolicyResource): string {
+  const ext = externalName(r);
+  return ext !== undefined && ext !== r.name ? `${ext} (${r.name})` : r.name;
+}
+
+/** Labels as a map; accepts the provider's `[{ label, value }]` list (and a plain map). */
 export function labelsOf(r: PolicyResource): Record<string, string> {
   const out: Record<string, string> = {};
   const list = r.props.labels;
-  if (Array.isArray(list)) for (const l of list) if (l && typeof l.label === "string") out[l.label] = String(l.value);
+  if (Array.isArray(list)) {
+    for (const l of list) if (l && typeof l.label === "string") out[l.label] = l.value === undefined ? "" : String(l.value);
+  } else if (list && typeof list === "object") {
+    for (const [k, v] of Object.entries(list)) out[k] = String(v);
+  }
   return out;
 }
 
-export const roleOf = (r: PolicyResource) => labelsOf(r)[LABEL_ROLE];
-export const tenantOf = (r: PolicyResource) => labelsOf(r)[LABEL_TENANT];
-export const stackOf = (r: PolicyResource) => labelsOf(r)[LABEL_STACK];
+export const roleOf = (r: PolicyResource): string | undefined => labelsOf(r)[LABEL_ROLE];
+export const tenantOf = (r: PolicyResource): string | undefined => labelsOf(r)[LABEL_TENANT];
+export const stackOf = (r: PolicyResource): string | undefined => labelsOf(r)[LABEL_STACK];
 
-export function containerSpec(r: PolicyResource): Record<string, any> {
+export const isService = (r: PolicyResource): boolean => r.type === TYPES.service;
+
+/** The Traefik service: the platform proxy by role and by name. */
+export const isTraefik = (r: PolicyResource): boolean => isService(r) && roleOf(r) === "proxy" && r.props.name === PROXY_SERVICE;
+
+export function servicesOf(all: PolicyResource[]): PolicyResource[] {
+  return all.filter(isService);
+}
+
+export function ofType(all: PolicyResource[], ...types: string[]): PolicyResource[] {
+  return all.filter((r) => types.includes(r.type));
+}
+
+/** `taskSpec.containerSpec` of a service ({} when absent). */
+export function containerSpecOf(r: PolicyResource): Record<string, any> {
   return r.props.taskSpec?.containerSpec ?? {};
 }
 
-export function services(all: PolicyResource[]): PolicyResource[] {
-  return all.filter((r) => r.type === T.service);
+/** A value or list of values as a list of strings (IAM's `"x"` or `["x"]`). */
+export function asList(x: unknown): string[] {
+  if (Array.isArray(x)) return x.filter((v) => v !== undefined).map(String);
+  return x === undefined || x === null ? [] : [String(x)];
+}
+
+/** Resolves references: by id where the id is known, else through the input's property dependencies. */
+function resolveRefs(
+  owner: PolicyResource,
+  input: string,
+  refs: { id?: unknown }[],
+  candidates: PolicyResource[],
+): PolicyResource[] {
+  const out: PolicyResource[] = [];
+  let unresolved = false;
+  for (const ref of refs) {
+    const found = typeof ref?.id === "string" && ref.id !== "" ? candidates.find((c) => c.id === ref.id) : undefined;
+    if (found) {
+      if (!out.includes(found)) out.push(found);
+    } else unresolved = true;
+  }
+  if (unresolved) {
+    for (const urn of owner.propertyDependencies[input] ?? []) {
+      const found = candidates.find((c) => c.urn === urn);
+      if (found && !out.includes(found)) out.push(found);
+    }
+  }
+  return out;
 }
 
 /**
- * The networks a service is attached to: by id (offline plan), else (ids unknown in a preview) the
- * network resources its task spec depends on.
+ * The networks a service is attached to: `taskSpec.networksAdvanceds[].id` matched against the ids of
+ * the Network resources (offline plan); ids unknown (a preview of new networks) fall back to the
+ * Network resources listed in `propertyDependencies.taskSpec`.
  */
 export function networksOf(service: PolicyResource, all: PolicyResource[]): PolicyResource[] {
-  const networks = all.filter((r) => r.type === T.network);
-  const attached: PolicyResource[] = [];
-  const entries: { id?: string }[] = service.props.taskSpec?.networksAdvanceds ?? [];
-  let unresolved = false;
-  for (const e of entries) {
-    const n = e.id ? networks.find((x) => x.id === e.id) : undefined;
-    if (n) attached.push(n);
-    else unresolved = true;
-  }
-  if (unresolved) {
-    for (const urn of service.propertyDependencies.taskSpec ?? []) {
-      const n = networks.find((x) => x.urn === urn);
-      if (n && !attached.includes(n)) attached.push(n);
-    }
-  }
-  return attached;
+  const refs: { id?: unknown }[] = service.props.taskSpec?.networksAdvanceds ?? [];
+  return resolveRefs(service, "taskSpec", refs, ofType(all, TYPES.network));
 }
 
-/** Traefik routers declared by a service's labels: router name → its settings. */
-export function routersOf(r: PolicyResource): Map<string, Record<string, string>> {
+/** The Access policies an application references: by id, else through `propertyDependencies.policies`. */
+export function accessPoliciesOf(app: PolicyResource, all: PolicyResource[]): PolicyResource[] {
+  const refs: { id?: unknown }[] = app.props.policies ?? [];
+  return resolveRefs(app, "policies", refs, ofType(all, TYPES.accessPolicy));
+}
+
+/** Traefik routers (of one protocol) declared by a service's labels: router name -> its settings. */
+export function routersOf(r: PolicyResource, protocol: "http" | "tcp" | "udp" = "http"): Map<string, Record<string, string>> {
   const routers = new Map<string, Record<string, string>>();
+  const re = new RegExp(`^traefik\\.${protocol}\\.routers\\.([^.]+)\\.(.+)$`);
   for (const [k, v] of Object.entries(labelsOf(r))) {
-    const m = /^traefik\.http\.routers\.([^.]+)\.(.+)$/.exec(k);
+    const m = re.exec(k);
     if (!m) continue;
-    if (!routers.has(m[1])) routers.set(m[1], {});
-    routers.get(m[1])![m[2]] = v;
+    const settings = routers.get(m[1]) ?? {};
+    settings[m[2]] = v;
+    routers.set(m[1], settings);
   }
   return routers;
 }
 
-/** Hosts named by a router rule ``Host(`a`) || Host(`b`)``. */
+/** Hosts named by a router rule: ``Host(`a`) || Host(`b`, `c`)``. */
 export function hostsOfRule(rule: string): string[] {
-  return [...rule.matchAll(/Host\(`([^`]+)`\)/g)].map((m) => m[1]);
+  const hosts: string[] = [];
+  for (const m of rule.matchAll(/\bHost\(([^)]*)\)/g)) for (const h of m[1].matchAll(/`([^`]+)`/g)) hosts.push(h[1].toLowerCase());
+  return hosts;
+}
+
+/** Tenant hosts: the hosts of the routers of tenant web services, with the service naming each. */
+export function tenantHosts(all: PolicyResource[]): { host: string; service: PolicyResource }[] {
+  const out: { host: string; service: PolicyResource }[] = [];
+  for (const s of servicesOf(all).filter((x) => roleOf(x) === "web")) {
+    for (const [, router] of routersOf(s)) {
+      for (const host of hostsOfRule(router.rule ?? "")) if (!out.some((o) => o.host === host)) out.push({ host, service: s });
+    }
+  }
+  return out;
+}
+
+/** A comma-separated Traefik label value as a trimmed list. */
+export function commaList(v: string | undefined): string[] {
+  return (v ?? "").split(",").map((x) => x.trim()).filter(Boolean);
+}
+
+/** Go duration (`"6m"`, `"1m30s"`, `"120s"`) in seconds; undefined when not a duration. */
+export function durationSeconds(v: unknown): number | undefined {
+  if (typeof v === "number") return v / 1e9; // nanoseconds, as Docker's API counts them
+  if (typeof v !== "string" || !/^(\d+(\.\d+)?(h|m|s|ms|us|µs|ns))+$/.test(v)) return undefined;
+  const unit: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 1e-3, us: 1e-6, µs: 1e-6, ns: 1e-9 };
+  let total = 0;
+  for (const m of v.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g)) total += Number(m[1]) * unit[m[2]];
+  return total;
 }

@@ -1,23 +1,28 @@
-import { services, type StackRule } from "../model";
+import { display, servicesOf, type StackRule } from "../model";
 
-/** Rule 15 (advisory): what the services reserve fits the cluster. */
+const gib = (b: number) => (b / 1024 ** 3).toFixed(1);
+const cpus = (n: number) => (n / 1e9).toFixed(2);
+
+/** Rule 15 (advisory): what the services reserve (reservation x replicas) fits the cluster. */
 export const capacity: StackRule = {
   kind: "stack",
   name: "capacity",
-  description: "CPU and memory reserved by all services fit the cluster capacity in stack config.",
+  description: "CPU and memory reserved by all services (reservation x replicas) fit the cluster capacity (policy config cpus, memoryGb).",
   level: "advisory",
   check(all, report, ctx) {
     if (!ctx.capacity) return;
     let cpu = 0;
     let mem = 0;
-    for (const s of services(all)) {
-      const replicas = s.props.mode?.replicated?.replicas ?? 1;
+    const global: string[] = [];
+    for (const s of servicesOf(all)) {
+      if (s.props.mode?.global) global.push(display(s));
+      const replicas = Number(s.props.mode?.replicated?.replicas ?? 1);
       const r = s.props.taskSpec?.resources?.reservation ?? {};
-      cpu += (r.nanoCpus ?? 0) * replicas;
-      mem += (r.memoryBytes ?? 0) * replicas;
+      cpu += Number(r.nanoCpus ?? 0) * replicas;
+      mem += Number(r.memoryBytes ?? 0) * replicas;
     }
-    const gib = (b: number) => (b / 1024 ** 3).toFixed(1);
-    if (cpu > ctx.capacity.nanoCpus) report(`services reserve ${(cpu / 1e9).toFixed(2)} CPUs, the cluster has ${(ctx.capacity.nanoCpus / 1e9).toFixed(2)}`);
-    if (mem > ctx.capacity.memoryBytes) report(`services reserve ${gib(mem)} GiB of memory, the cluster has ${gib(ctx.capacity.memoryBytes)} GiB`);
+    const note = global.length ? ` (global services counted once: ${global.join(", ")})` : "";
+    if (cpu > ctx.capacity.nanoCpus) report(`services reserve ${cpus(cpu)} CPUs, the cluster has ${cpus(ctx.capacity.nanoCpus)}${note}: lower reservations or add nodes; tasks beyond capacity stay Pending`);
+    if (mem > ctx.capacity.memoryBytes) report(`services reserve ${gib(mem)} GiB of memory, the cluster has ${gib(ctx.capacity.memoryBytes)} GiB${note}: lower reservations or add nodes; tasks beyond capacity stay Pending`);
   },
 };

@@ -1,66 +1,55 @@
 import { WEBHOOK_PATHS } from "../../infra/naming";
-import { T, describe, hostsOfRule, roleOf, routersOf, services, type PolicyResource, type StackRule } from "../model";
+import { TYPES, accessPoliciesOf, display, ofType, tenantHosts, type PolicyResource, type StackRule } from "../model";
 
-const isWebhookDomain = (d: string) => WEBHOOK_PATHS.some((p) => d.endsWith(`${p}*`));
+/** `host/api/v1/main/executions/webhook/*` or `host/api/v1/executions/webhook/*`. */
+export const isWebhookDomain = (d: string): boolean => WEBHOOK_PATHS.some((p) => d.endsWith(`${p}*`) && d.length > p.length + 1);
 
-/** Policies an application references: by id, else (ids unknown in a preview) by dependency. */
-function policiesOf(app: PolicyResource, all: PolicyResource[]): PolicyResource[] {
-  const policies = all.filter((r) => r.type === T.accessPolicy);
-  const out: PolicyResource[] = [];
-  let unresolved = false;
-  for (const ref of app.props.policies ?? []) {
-    const p = policies.find((x) => x.id !== undefined && x.id === ref.id);
-    if (p) out.push(p);
-    else unresolved = true;
-  }
-  if (unresolved) for (const urn of app.propertyDependencies.policies ?? []) {
-    const p = policies.find((x) => x.urn === urn);
-    if (p && !out.includes(p)) out.push(p);
-  }
-  return out;
+/** Every domain an application covers: `domain` and the public destinations' `uri`. */
+function domainsOf(app: PolicyResource): string[] {
+  const destinations: { uri?: unknown }[] = Array.isArray(app.props.destinations) ? app.props.destinations : [];
+  return [app.props.domain, ...destinations.map((d) => d?.uri)].filter((d): d is string => typeof d === "string" && d !== "").map((d) => d.toLowerCase());
 }
 
+const includesEveryone = (p: PolicyResource): boolean =>
+  (Array.isArray(p.props.includes) ? p.props.includes : []).some((i: Record<string, unknown> | undefined) => i != null && i.everyone !== undefined && i.everyone !== null);
+
 /**
- * Rule 12: nobody reaches a tenant without passing Access. Every tenant host has a proxied DNS record
- * (Access applies only to proxied records) and an Access application; no policy lets `everyone` in
- * except a bypass policy used only by webhook-path applications.
+ * Rule 12: nobody reaches a tenant without passing Cloudflare Access. Every tenant host (from the web
+ * services' router rules) has a DNS record, every such record is proxied (Access applies only to
+ * proxied records), and an Access application covers the host. No policy lets everyone in: `everyone`
+ * and `bypass` appear only in bypass policies attached only to applications on Kestra's webhook paths
+ * (webhooks are anonymous and authorised by their key).
  */
 export const edgeAccess: StackRule = {
   kind: "stack",
   name: "edge-access",
-  description: "Every tenant host has a proxied DNS record and an Access application; everyone/bypass only on webhook paths.",
+  description: "Every tenant host has a proxied DNS record and an Access application; no Access policy admits everyone; bypass only on webhook-path applications.",
   level: "mandatory",
   check(all, report) {
-    const records = all.filter((r) => r.type === T.dns);
-    const apps = all.filter((r) => r.type === T.accessApp);
-    for (const web of services(all).filter((s) => roleOf(s) === "web")) {
-      for (const [, router] of routersOf(web)) {
-        for (const host of hostsOfRule(router.rule ?? "")) {
-          const dns = records.filter((d) => d.props.name === host);
-          if (!dns.length) report(`tenant host ${host} of ${describe(web)} has no DNS record`, web.urn);
-          for (const d of dns) if (d.props.proxied !== true) report(`DNS record ${describe(d)} of tenant host ${host} is not proxied: Cloudflare Access would be bypassed`, d.urn);
-          if (!apps.some((a) => a.props.domain === host)) report(`tenant host ${host} of ${describe(web)} has no Access application`, web.urn);
+    const records = ofType(all, TYPES.dnsRecord);
+    const apps = ofType(all, TYPES.accessApp);
+    for (const { host, service } of tenantHosts(all)) {
+      const dns = records.filter((d) => typeof d.props.name === "string" && d.props.name.toLowerCase() === host);
+      if (!dns.length) report(`tenant host ${host} of ${display(service)} has no DNS record: add a proxied cloudflare DnsRecord for it`, service.urn);
+      for (const d of dns) {
+        if (d.props.proxied !== true) report(`DNS record ${display(d)} of tenant host ${host} is not proxied: Cloudflare Access would be bypassed; set proxied: true`, d.urn);
+      }
+      if (!apps.some((a) => domainsOf(a).includes(host))) {
+        report(`tenant host ${host} of ${display(service)} has no Access application: add a ZeroTrustAccessApplication with domain ${host}`, service.urn);
+      }
+    }
+    for (const app of apps) {
+      const domains = domainsOf(app);
+      const webhookApp = domains.length > 0 && domains.every(isWebhookDomain);
+      for (const p of accessPoliciesOf(app, all)) {
+        if (p.props.decision === "bypass" && !webhookApp) {
+          report(`Access application ${display(app)} (${domains.join(", ") || "no domain"}) uses bypass policy ${display(p)}: only applications on Kestra's webhook paths (${WEBHOOK_PATHS.map((w) => `<host>${w}*`).join(", ")}) may bypass; remove it from the application`, app.urn);
         }
       }
     }
-    const usedBy = new Map<string, PolicyResource[]>();
-    for (const app of apps) {
-      const policies = policiesOf(app, all);
-      if (!policies.length) report(`Access application ${describe(app)} has no policy`, app.urn);
-      for (const p of policies) usedBy.set(p.urn, [...(usedBy.get(p.urn) ?? []), app]);
-      const domains: string[] = [app.props.domain, ...(app.props.destinations ?? []).map((d: { uri?: string }) => d.uri)].filter(Boolean);
-      const webhookApp = domains.length > 0 && domains.every(isWebhookDomain);
-      for (const p of policies) if (p.props.decision === "bypass" && !webhookApp) {
-        report(`Access application ${describe(app)} uses bypass policy ${describe(p)}: bypass is only for Kestra's webhook paths`, app.urn);
-      }
-    }
-    for (const p of all.filter((r) => r.type === T.accessPolicy)) {
-      const everyone = (p.props.includes ?? []).some((i: Record<string, unknown>) => i && i.everyone !== undefined);
-      if (everyone && p.props.decision !== "bypass") report(`Access policy ${describe(p)} (${p.props.decision}) includes everyone`, p.urn);
-      if (p.props.decision === "bypass") {
-        const users = usedBy.get(p.urn) ?? [];
-        const bad = users.filter((a) => !isWebhookDomain(String(a.props.domain ?? "")));
-        if (bad.length) report(`bypass policy ${describe(p)} is used by ${bad.map(describe).join(", ")}, not a webhook-path application`, p.urn);
+    for (const p of ofType(all, TYPES.accessPolicy)) {
+      if (includesEveryone(p) && p.props.decision !== "bypass") {
+        report(`Access policy ${display(p)} (decision ${p.props.decision}) includes everyone: name emails, email domains, groups or service tokens instead`, p.urn);
       }
     }
   },

@@ -1,20 +1,29 @@
-import { T, containerSpec, describe, type ResourceRule } from "../model";
+import { containerSpecOf, display, isService, type ResourceRule } from "../model";
 
-const abs = (f: string) => (f.startsWith("/") ? f : `/run/secrets/${f}`);
+/** Swarm mounts a secret with a relative file name under /run/secrets. */
+const underRunSecrets = (f: string) => (f.startsWith("/") ? f : `/run/secrets/${f}`);
 
-/** Rule 16: MinIO and others silently fall back to defaults when a *_FILE points at nothing. */
+/**
+ * Rule 16: images read credentials from `*_FILE` paths and silently fall back to defaults when the
+ * file is missing (MinIO: minioadmin:minioadmin). Every such path is a Swarm secret of the service
+ * (a Swarm config would be readable through `docker config inspect`).
+ */
 export const fileEnvSecret: ResourceRule = {
   kind: "resource",
   name: "file-env-secret",
   description: "Every *_FILE environment variable points at a path where a Swarm secret of that service is mounted.",
   level: "mandatory",
   check(r, report) {
-    if (r.type !== T.service) return;
-    const c = containerSpec(r);
-    const mounted = new Set<string>((c.secrets ?? []).map((s: { fileName: string }) => abs(s.fileName)));
-    for (const [name, value] of Object.entries((c.env ?? {}) as Record<string, string>)) {
-      if (!name.endsWith("_FILE")) continue;
-      if (!mounted.has(abs(String(value)))) report(`${describe(r)} sets ${name}=${value} but mounts no secret there: the image would fall back to its default credentials`);
+    if (!isService(r)) return;
+    const c = containerSpecOf(r);
+    const secrets = new Set<string>((c.secrets ?? []).filter((s: any) => typeof s?.fileName === "string").map((s: { fileName: string }) => underRunSecrets(s.fileName)));
+    const configs = new Set<string>((c.configs ?? []).filter((s: any) => typeof s?.fileName === "string").map((s: { fileName: string }) => s.fileName));
+    for (const [name, value] of Object.entries((c.env ?? {}) as Record<string, unknown>)) {
+      if (!name.toUpperCase().endsWith("_FILE") || value === undefined) continue;
+      const path = underRunSecrets(String(value));
+      if (secrets.has(path)) continue;
+      if (configs.has(path)) report(`${display(r)} sets ${name}=${value}, a Swarm config (readable through docker config inspect): mount a Swarm secret there instead`);
+      else report(`${display(r)} sets ${name}=${value} but mounts no Swarm secret there: the image would fall back to its default; mount the secret at ${path}`);
     }
   },
 };

@@ -1,4 +1,4 @@
-/** Every rule, in a fixed order: used by the CrossGuard pack and by the offline plan. */
+/** Every rule, in a fixed order: used by the CrossGuard pack (crossguard.ts) and by the offline plan (evaluate.ts). */
 import type { Rule } from "../model";
 import { capacity } from "./capacity";
 import { cloudflareLimits } from "./cloudflare-limits";
@@ -12,6 +12,7 @@ import { pinnedImages } from "./pinned-images";
 import { portsOnlyProxy } from "./ports-only-proxy";
 import { postgresSinglePinned } from "./postgres-single-pinned";
 import { proxyHardening } from "./proxy-hardening";
+import { runtimeTuning } from "./runtime-tuning";
 import { serviceResourcesHealth } from "./service-resources-health";
 import { stackIntegrity } from "./stack-integrity";
 import { statefulProtected } from "./stateful-protected";
@@ -28,16 +29,17 @@ export const rules: Rule[] = [
   serviceResourcesHealth, // 5
   pinnedImages, // 6
   noSecretEnv, // 7
-  postgresSinglePinned, // 8
+  postgresSinglePinned, // 8 (stack)
   traefikLabelsScope, // 9
   tenantRouter, // 10
   storagePolicyScope, // 11
-  edgeAccess, // 12
-  networkIsolation, // 13
-  stackIntegrity, // 14
-  capacity, // 15 (advisory)
+  edgeAccess, // 12 (stack)
+  networkIsolation, // 13 (stack)
+  stackIntegrity, // 14 (stack)
+  capacity, // 15 (stack, advisory)
   fileEnvSecret, // 16
-  cloudflareLimits, // 17 (advisory)
+  cloudflareLimits, // 17 (stack, advisory)
   swarmObjectsRoll, // added
   proxyHardening, // added
+  runtimeTuning, // added (advisory)
 ];

@@ -1,22 +1,30 @@
-import { LABEL_ROLE, LABEL_TENANT } from "../../infra/naming";
-import { describe, labelsOf, networksOf, roleOf, services, tenantOf, type StackRule } from "../model";
+import { LABEL_ROLE, LABEL_TENANT, PUBLIC_NETWORK } from "../../infra/naming";
+import { display, labelsOf, networksOf, roleOf, servicesOf, tenantOf, type StackRule } from "../model";
 
-/** Rule 13: tenants never share a private network, and only web servers face the proxy. */
+/** Tenant roles that never face the proxy. */
+const INTERNAL_ROLES = ["backend", "worker", "postgres"];
+
+/**
+ * Rule 13: tenants never share a private network, and of a tenant only the web server is on the
+ * network Traefik routes on.
+ */
 export const networkIsolation: StackRule = {
   kind: "stack",
   name: "network-isolation",
-  description: "No tenant service on another tenant's private network; backends, workers and Postgres not on the public network.",
+  description: "No service is attached to another tenant's private network; tenant backends, workers and Postgres are not on the public network.",
   level: "mandatory",
   check(all, report) {
-    for (const s of services(all)) {
-      const t = tenantOf(s);
+    for (const s of servicesOf(all)) {
+      const tenant = tenantOf(s);
       for (const n of networksOf(s, all)) {
         const l = labelsOf(n);
-        if (l[LABEL_ROLE] === "private" && l[LABEL_TENANT] !== t) {
-          report(`${describe(s)} is attached to ${describe(n)}, the private network of ${l[LABEL_TENANT] ? `tenant ${l[LABEL_TENANT]}` : "no tenant"}`, s.urn);
+        if (l[LABEL_ROLE] === "private" && l[LABEL_TENANT] !== tenant) {
+          const owner = l[LABEL_TENANT] ? `tenant ${l[LABEL_TENANT]}` : "an unlabelled tenant";
+          report(`${display(s)}${tenant ? ` of tenant ${tenant}` : ""} is attached to ${display(n)}, the private network of ${owner}: detach it`, s.urn);
         }
-        if (t && l[LABEL_ROLE] === "public" && roleOf(s) !== "web") {
-          report(`${describe(s)} (role ${roleOf(s)}) is on the public network: only a tenant's web service is`, s.urn);
+        const isPublic = l[LABEL_ROLE] === "public" || n.props.name === PUBLIC_NETWORK;
+        if (tenant && isPublic && INTERNAL_ROLES.includes(roleOf(s) ?? "")) {
+          report(`${display(s)} (role ${roleOf(s)}) is attached to the public network ${display(n)}: only a tenant's web service is; detach it`, s.urn);
         }
       }
     }

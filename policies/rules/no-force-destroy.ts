@@ -1,14 +1,14 @@
-import { T, describe, type ResourceRule } from "../model";
+import { BUCKET_TYPES, display, type ResourceRule } from "../model";
 
 /** Rule 2: deleting a bucket never deletes its objects. */
 export const noForceDestroy: ResourceRule = {
   kind: "resource",
   name: "no-force-destroy",
-  description: "No bucket has forceDestroy.",
+  description: "No MinIO or AWS bucket has forceDestroy: true.",
   level: "mandatory",
   check(r, report) {
-    if ((r.type === T.minioBucket || r.type === T.awsBucket) && r.props.forceDestroy === true) {
-      report(`bucket ${describe(r)} has forceDestroy: its objects would be deleted unrecoverably; remove it`);
+    if (BUCKET_TYPES.includes(r.type) && r.props.forceDestroy === true) {
+      report(`bucket ${display(r)} has forceDestroy: true, which deletes its objects unrecoverably with the bucket: remove forceDestroy`);
     }
   },
 };

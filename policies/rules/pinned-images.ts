@@ -1,19 +1,28 @@
-import { imageParts } from "../../infra/images";
-import { T, containerSpec, describe, type ResourceRule } from "../model";
+import { containerSpecOf, display, isService, type ResourceRule } from "../model";
 
-/** Rule 6: the same plan always runs the same bits. */
+/** `[registry[:port]/]path[:tag][@algo:hex]` split into tag and digest. */
+export function imageRef(ref: string): { name: string; tag?: string; digest?: string } | undefined {
+  const m = /^([^\s@]+?)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@([a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}))?$/.exec(ref);
+  if (!m || m[1].endsWith("/") || m[1].endsWith(":")) return undefined;
+  // A ":" in the last path segment that the tag pattern did not take is not a valid reference.
+  if ((m[1].split("/").pop() ?? "").includes(":")) return undefined;
+  return { name: m[1], tag: m[2], digest: m[3] };
+}
+
+/** Rule 6: the same program always runs the same bits. */
 export const pinnedImages: ResourceRule = {
   kind: "resource",
   name: "pinned-images",
-  description: "Every image is pinned: a tag other than latest, or a digest.",
+  description: "Every service image is pinned: a tag other than latest, or a digest.",
   level: "mandatory",
   check(r, report) {
-    if (r.type !== T.service) return;
-    const image = containerSpec(r).image;
-    const parts = typeof image === "string" ? imageParts(image) : undefined;
-    if (!parts) report(`${describe(r)} has no valid image reference: ${String(image)}`);
-    else if (parts.digest) return;
-    else if (!parts.tag) report(`${describe(r)} runs ${image} without a tag: pin an exact tag or a digest`);
-    else if (parts.tag === "latest") report(`${describe(r)} runs ${image}: 'latest' floats; pin an exact tag or a digest`);
+    if (!isService(r)) return;
+    const image = containerSpecOf(r).image;
+    if (image === undefined) return; // unknown in a preview; the provider requires one anyway
+    const ref = typeof image === "string" ? imageRef(image) : undefined;
+    if (!ref) report(`${display(r)} has an invalid image reference "${String(image)}": use repository:tag or repository@sha256:digest`);
+    else if (ref.digest) return;
+    else if (!ref.tag) report(`${display(r)} runs ${image} without a tag (that is latest): pin an exact tag or a digest`);
+    else if (ref.tag === "latest") report(`${display(r)} runs ${image}: latest floats; pin an exact tag or a digest`);
   },
 };

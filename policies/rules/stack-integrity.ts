@@ -1,32 +1,61 @@
-import { tenantNames } from "../../infra/naming";
-import { T, describe, roleOf, services, tenantOf, type StackRule } from "../model";
+import { LABEL_ROLE, LABEL_STACK, LABEL_TENANT, PROXY_STACK, STORAGE_STACK, tenantNames } from "../../infra/naming";
+import { BUCKET_TYPES, DOCKER_TYPES, STORAGE_POLICY_TYPES, TYPES, display, externalName, labelsOf, roleOf, servicesOf, stackOf, tenantOf, type PolicyResource, type StackRule } from "../model";
 
-const DOCKER_TYPES: string[] = [T.service, T.network, T.volume, T.secret, T.config];
+/** Types whose name must be unique: Docker objects, buckets, storage policies, managed databases. */
+const UNIQUE_NAME_TYPES: readonly string[] = [...DOCKER_TYPES, ...BUCKET_TYPES, ...STORAGE_POLICY_TYPES, TYPES.database];
+const TENANT_ROLES = ["web", "backend", "worker", "postgres"];
+const PLATFORM_STACKS: Record<string, string> = { proxy: PROXY_STACK, storage: STORAGE_STACK };
 
-/** Rule 14: Docker names are unique, and every tenant is complete. */
+/**
+ * Rule 14: the stack is well-formed. No two resources of one type share a name (Docker would refuse
+ * the second, or two tenants would share an object); every service carries the labels the other
+ * rules rely on; every tenant is complete: exactly one database (Postgres service or managed
+ * database), one web service and one backend.
+ */
 export const stackIntegrity: StackRule = {
   kind: "stack",
   name: "stack-integrity",
-  description: "No two Docker resources of a type share a name; every tenant has one database, one web service and one backend.",
+  description: "No two Docker resources (or buckets, storage policies, databases) of a type share a name; every service has its role/stack labels; every tenant has exactly one Postgres service or managed database, one web service and one backend.",
   level: "mandatory",
   check(all, report) {
-    for (const type of DOCKER_TYPES) {
-      const seen = new Map<string, string>();
-      for (const r of all.filter((x) => x.type === type && typeof x.props.name === "string")) {
-        const other = seen.get(r.props.name);
-        if (other) report(`${describe(r)} has the same Docker name as ${other}`, r.urn);
-        else seen.set(r.props.name, r.name);
+    for (const type of UNIQUE_NAME_TYPES) {
+      const seen = new Map<string, PolicyResource>();
+      for (const r of all.filter((x) => x.type === type)) {
+        const name = externalName(r);
+        if (name === undefined) continue;
+        const first = seen.get(name);
+        if (first) report(`${display(r)} has the same name as ${display(first)} (${type}): give each a unique name`, r.urn);
+        else seen.set(name, r);
       }
     }
-    const tenants = [...new Set(services(all).map(tenantOf).filter((t): t is string => !!t))].sort();
+
+    for (const s of servicesOf(all)) {
+      const role = roleOf(s);
+      const tenant = tenantOf(s);
+      if (!role || (!TENANT_ROLES.includes(role) && !(role in PLATFORM_STACKS))) {
+        report(`${display(s)} has ${role ? `unknown role "${role}"` : "no role"}: label it ${LABEL_ROLE}=web|backend|worker|postgres|proxy|storage`, s.urn);
+      } else if (TENANT_ROLES.includes(role)) {
+        if (!tenant) report(`${display(s)} (role ${role}) has no ${LABEL_TENANT} label: every tenant service names its tenant`, s.urn);
+        else if (stackOf(s) !== tenantNames(tenant).stack) report(`${display(s)} of tenant ${tenant} has ${LABEL_STACK}=${stackOf(s) ?? "(none)"}: set it to ${tenantNames(tenant).stack}`, s.urn);
+      } else {
+        if (tenant) report(`${display(s)} (platform role ${role}) carries ${LABEL_TENANT}=${tenant}: platform services belong to no tenant`, s.urn);
+        if (stackOf(s) !== PLATFORM_STACKS[role]) report(`${display(s)} has ${LABEL_STACK}=${stackOf(s) ?? "(none)"}: set it to ${PLATFORM_STACKS[role]}`, s.urn);
+      }
+    }
+
+    const labelled = all.filter((r) => labelsOf(r)[LABEL_TENANT]);
+    const tenants = [...new Set(labelled.map((r) => labelsOf(r)[LABEL_TENANT]))].sort();
     for (const t of tenants) {
-      const mine = services(all).filter((s) => tenantOf(s) === t);
-      const count = (role: string) => mine.filter((s) => roleOf(s) === role).length;
-      const managed = all.filter((r) => r.type === T.database && r.props.name === tenantNames(t).database).length;
-      const anchor = mine[0]?.urn;
-      if (count("postgres") + managed !== 1) report(`tenant ${t} has ${count("postgres")} Postgres service(s) and ${managed} managed database(s): exactly one database is expected`, anchor);
-      if (count("web") !== 1) report(`tenant ${t} has ${count("web")} web service(s): exactly one is expected`, anchor);
-      if (count("backend") !== 1) report(`tenant ${t} has ${count("backend")} backend service(s): exactly one is expected (two standalone servers must never share a database)`, anchor);
+      const services = servicesOf(all).filter((s) => tenantOf(s) === t);
+      const count = (role: string) => services.filter((s) => roleOf(s) === role).length;
+      const databases = all.filter((r) => r.type === TYPES.database && r.props.name === tenantNames(t).database).length;
+      const anchor = (services[0] ?? labelled.find((r) => labelsOf(r)[LABEL_TENANT] === t))?.urn;
+      const postgres = count("postgres");
+      if (postgres + databases !== 1) {
+        report(`tenant ${t} has ${postgres} Postgres service(s) and ${databases} managed database(s) named ${tenantNames(t).database}: exactly one database is expected`, anchor);
+      }
+      if (count("web") !== 1) report(`tenant ${t} has ${count("web")} web service(s): exactly one (${tenantNames(t).services.web}) is expected`, anchor);
+      if (count("backend") !== 1) report(`tenant ${t} has ${count("backend")} backend service(s): exactly one (${tenantNames(t).services.backend}) is expected`, anchor);
     }
   },
 };

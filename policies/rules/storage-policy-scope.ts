@@ -1,52 +1,69 @@
-import { BUCKET_ACTIONS, OBJECT_ACTIONS } from "../../infra/render/storage";
-import { T, describe, type ResourceRule } from "../model";
+import { STORAGE_POLICY_TYPES, asList, display, type ResourceRule } from "../model";
 
-const BUCKET = new Set<string>(BUCKET_ACTIONS);
-const OBJECT = new Set<string>(OBJECT_ACTIONS);
-const asList = (x: unknown): string[] => (Array.isArray(x) ? x.map(String) : x === undefined ? [] : [String(x)]);
+/** Kestra's storage needs, on `arn:aws:s3:::<bucket>` (platform facts, MinIO). */
+export const BUCKET_ACTIONS = ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:ListBucketVersions"] as const;
+/** Kestra's storage needs, on `arn:aws:s3:::<bucket>/*`. */
+export const OBJECT_ACTIONS = [
+  "s3:GetObject",
+  "s3:PutObject",
+  "s3:DeleteObject",
+  "s3:AbortMultipartUpload",
+  "s3:ListMultipartUploadParts",
+  "s3:GetObjectVersion",
+  "s3:DeleteObjectVersion",
+  "s3:GetObjectTagging",
+  "s3:PutObjectTagging",
+  "s3:DeleteObjectTagging",
+] as const;
+const ALLOWED = new Set<string>([...BUCKET_ACTIONS, ...OBJECT_ACTIONS].map((a) => a.toLowerCase()));
+
+const S3_ARN = /^arn:[a-z-]+:s3:::([^/]*)(\/.*)?$/;
 
 /**
- * Rule 11: a tenant's key reaches its own bucket and nothing else. A storage policy is named after
- * its bucket; every resource must be that bucket or its objects, and every allowed action one of
- * Kestra's least-privilege actions (so no s3:*, no ListAllMyBuckets, no bucket policy or admin action).
+ * Rule 11: a tenant's storage key reaches its own bucket and nothing else. A storage policy is named
+ * after its bucket; every resource it allows is that bucket or objects in it, named exactly (a
+ * wildcard in the bucket part, `kestra-a*`, also matches `kestra-ab`), and every allowed action is one
+ * of Kestra's least-privilege actions: no `s3:*`, no `s3:ListAllMyBuckets`, no bucket policy, ACL,
+ * delete-bucket or `admin:*` action.
  */
 export const storagePolicyScope: ResourceRule = {
   kind: "resource",
   name: "storage-policy-scope",
-  description: "Storage policies name only their own bucket's ARNs, without wildcards or admin actions.",
+  description: "MinIO/AWS storage policies allow only Kestra's storage actions, on only their own bucket's ARNs (arn:aws:s3:::<bucket> and <bucket>/*).",
   level: "mandatory",
   check(r, report) {
-    if (r.type !== T.minioPolicy && r.type !== T.awsPolicy) return;
-    const bucket = r.props.name;
-    let doc: { Statement?: unknown };
+    if (!STORAGE_POLICY_TYPES.includes(r.type)) return;
+    const bucket: string | undefined = typeof r.props.name === "string" ? r.props.name : undefined;
+    const raw = r.props.policy;
+    if (raw === undefined) return; // unknown in a preview
+    let doc: any;
     try {
-      doc = typeof r.props.policy === "string" ? JSON.parse(r.props.policy) : r.props.policy;
+      doc = typeof raw === "string" ? JSON.parse(raw) : raw;
     } catch {
-      report(`${describe(r)}: the policy document is not JSON`);
+      report(`storage policy ${display(r)} is not valid JSON: write an IAM policy document`);
       return;
     }
-    const statements = Array.isArray(doc?.Statement) ? doc.Statement : doc?.Statement ? [doc.Statement] : [];
-    if (!statements.length) report(`${describe(r)}: the policy has no statement`);
-    for (const s of statements as Record<string, unknown>[]) {
-      if (s.NotResource !== undefined || s.NotAction !== undefined) report(`${describe(r)} uses NotResource/NotAction: name resources and actions explicitly`);
-      if (s.Effect !== "Allow") continue;
-      const resources = asList(s.Resource);
-      const actions = asList(s.Action);
-      for (const res of resources) {
-        if (res === "*" || res === "arn:aws:s3:::*") {
-          report(`${describe(r)} allows resource "${res}": name arn:aws:s3:::${bucket} and arn:aws:s3:::${bucket}/* only`);
-          continue;
-        }
-        const m = /^arn:aws:s3:::([^/]*)(\/\*)?$/.exec(res);
-        if (!m) report(`${describe(r)} allows resource "${res}": only arn:aws:s3:::${bucket} and arn:aws:s3:::${bucket}/*`);
-        else if (/[*?]/.test(m[1])) report(`${describe(r)} allows resource "${res}": a wildcard in the bucket part also matches other tenants' buckets`);
-        else if (m[1] !== bucket) report(`${describe(r)} allows resource "${res}" of another bucket than ${bucket}`);
+    const statements: any[] = Array.isArray(doc?.Statement) ? doc.Statement : doc?.Statement ? [doc.Statement] : [];
+    if (!statements.length) report(`storage policy ${display(r)} has no statement`);
+    const own = bucket ? `arn:aws:s3:::${bucket} and arn:aws:s3:::${bucket}/*` : "its own bucket's ARNs";
+    for (const s of statements) {
+      if (s?.Effect === "Deny") continue;
+      if (s?.NotResource !== undefined || s?.NotAction !== undefined) {
+        report(`storage policy ${display(r)} allows with NotResource/NotAction (everything but a list): name the resources and actions explicitly`);
       }
-      const objectsOnly = resources.every((x) => x.endsWith("/*"));
-      const bucketOnly = resources.every((x) => !x.endsWith("/*"));
-      for (const a of actions) {
-        const ok = (bucketOnly && BUCKET.has(a)) || (objectsOnly && OBJECT.has(a));
-        if (!ok) report(`${describe(r)} allows "${a}" on ${resources.join(", ")}: only Kestra's storage actions are allowed (see platform facts)`);
+      const resources = asList(s?.Resource);
+      if (s?.Resource === undefined && s?.NotResource === undefined) report(`storage policy ${display(r)} has an Allow statement without Resource: allow only ${own}`);
+      for (const res of resources) {
+        const m = S3_ARN.exec(res);
+        if (res.trim() === "*") report(`storage policy ${display(r)} allows the bare resource "*": allow only ${own}`);
+        else if (!m) report(`storage policy ${display(r)} allows resource "${res}", which is not an S3 ARN of its bucket: allow only ${own}`);
+        else if (/[*?]/.test(m[1])) report(`storage policy ${display(r)} allows resource "${res}": a wildcard in the bucket part also matches other tenants' buckets; allow only ${own}`);
+        else if (bucket !== undefined && m[1] !== bucket) report(`storage policy ${display(r)} allows resource "${res}" of bucket ${m[1] || "(none)"}, not its own bucket ${bucket}: allow only ${own}`);
+      }
+      for (const a of asList(s?.Action)) {
+        if (!ALLOWED.has(a.toLowerCase())) {
+          report(`storage policy ${display(r)} allows action "${a}": allow only Kestra's storage actions (${BUCKET_ACTIONS.join(", ")} on the bucket; ${OBJECT_ACTIONS.join(", ")} on its objects)`);
+        }
       }
     }
   },

@@ -1,16 +1,18 @@
-import { T, describe, type ResourceRule } from "../model";
+import { TYPES, display, type ResourceRule } from "../model";
 
 /**
- * Added rule: a Swarm secret or config in use cannot be deleted, so it must be replaced by creating
- * the new one first (content-hashed names, deleteBeforeReplace false).
+ * Added rule: a Swarm secret or config in use by a service cannot be deleted, so its replacement is
+ * created first (content-hashed names, deleteBeforeReplace not true).
  */
 export const swarmObjectsRoll: ResourceRule = {
   kind: "resource",
   name: "swarm-objects-roll",
-  description: "Swarm secrets and configs are replaced create-before-delete.",
+  description: "Swarm secrets and configs are replaced create-before-delete (deleteBeforeReplace is not true).",
   level: "mandatory",
   check(r, report) {
-    if (r.type !== T.secret && r.type !== T.config) return;
-    if (r.options.deleteBeforeReplace === true) report(`${describe(r)} is deleted before its replacement is created: a service still using it blocks the update; name it by content hash and drop deleteBeforeReplace`);
+    if (r.type !== TYPES.secret && r.type !== TYPES.config) return;
+    if (r.options.deleteBeforeReplace === true) {
+      report(`${display(r)} is deleted before its replacement is created, which fails while a service uses it: name it by a hash of its content and set deleteBeforeReplace: false`);
+    }
   },
 };

@@ -1,26 +1,41 @@
-import { ENTRYPOINT_WEBSECURE, ORIGIN_LOCK_MIDDLEWARE } from "../../infra/naming";
-import { T, describe, roleOf, routersOf, type ResourceRule } from "../model";
+import { ENTRYPOINT_WEBSECURE, ORIGIN_LOCK_MIDDLEWARE, PUBLIC_NETWORK } from "../../infra/naming";
+import { commaList, display, hostsOfRule, isService, labelsOf, roleOf, routersOf, type ResourceRule } from "../model";
 
-/** Rule 10: a tenant is only reachable over TLS and only through Cloudflare. */
+/**
+ * Rule 10: a tenant is reachable only over TLS and only through Cloudflare: every router of a tenant
+ * web service uses the websecure entrypoint alone, TLS, and the origin-lock middleware, and names its
+ * host (so the edge rule can check DNS and Access for it). Traefik must use the public network to
+ * reach it (it sits on several networks).
+ */
 export const tenantRouter: ResourceRule = {
   kind: "resource",
   name: "tenant-router",
-  description: "Every tenant router uses the origin-lock middleware and only the websecure entrypoint, with TLS.",
+  description: "Every tenant router uses the origin-lock middleware, only the websecure entrypoint, TLS, a Host rule, and the public network.",
   level: "mandatory",
   check(r, report) {
-    if (r.type !== T.service || roleOf(r) !== "web") return;
+    if (!isService(r) || roleOf(r) !== "web") return;
+    const labels = labelsOf(r);
     const routers = routersOf(r);
-    if (!routers.size) report(`${describe(r)} is a tenant web service without a Traefik router`);
+    if (labels["traefik.enable"] !== "true" || !routers.size) {
+      report(`${display(r)} is a tenant web service without a Traefik router: set traefik.enable=true and a router on ${ENTRYPOINT_WEBSECURE}`);
+    }
+    for (const protocol of ["tcp", "udp"] as const) {
+      for (const [name] of routersOf(r, protocol)) report(`${display(r)} declares ${protocol} router ${name}: tenant services are routed over HTTPS only; remove it`);
+    }
     for (const [name, s] of routers) {
-      const entrypoints = (s.entrypoints ?? "").split(",").map((x) => x.trim()).filter(Boolean);
+      const where = `router ${name} of ${display(r)}`;
+      const entrypoints = commaList(s.entrypoints);
       if (entrypoints.length !== 1 || entrypoints[0] !== ENTRYPOINT_WEBSECURE) {
-        report(`router ${name} of ${describe(r)} uses entrypoints "${s.entrypoints ?? ""}": only ${ENTRYPOINT_WEBSECURE}`);
+        report(`${where} uses entrypoints "${s.entrypoints ?? ""}": set traefik.http.routers.${name}.entrypoints=${ENTRYPOINT_WEBSECURE} only`);
       }
-      if (s.tls !== "true") report(`router ${name} of ${describe(r)} has no TLS: set traefik.http.routers.${name}.tls=true`);
-      const middlewares = (s.middlewares ?? "").split(",").map((x) => x.trim());
-      if (!middlewares.includes(ORIGIN_LOCK_MIDDLEWARE)) {
-        report(`router ${name} of ${describe(r)} does not use ${ORIGIN_LOCK_MIDDLEWARE}: requests not coming through Cloudflare would reach it`);
+      if (s.tls !== "true") report(`${where} has no TLS: set traefik.http.routers.${name}.tls=true`);
+      if (!commaList(s.middlewares).includes(ORIGIN_LOCK_MIDDLEWARE)) {
+        report(`${where} does not use ${ORIGIN_LOCK_MIDDLEWARE}: requests that did not come through Cloudflare would reach it; add it to traefik.http.routers.${name}.middlewares`);
       }
+      if (!hostsOfRule(s.rule ?? "").length) report(`${where} has no Host(\`...\`) rule: a tenant router names its host`);
+    }
+    if (routers.size && labels["traefik.swarm.network"] !== PUBLIC_NETWORK) {
+      report(`${display(r)} sets traefik.swarm.network="${labels["traefik.swarm.network"] ?? ""}": set it to ${PUBLIC_NETWORK} (Traefik picks a random network otherwise)`);
     }
   },
 };

@@ -1,94 +1,189 @@
 import { describe, expect, it } from "vitest";
-import type { ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
-import { policies } from "../../policies/crossguard";
+import type { PolicyResource as CgResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import { CAPACITY_CONFIG_SCHEMA, contextFromConfig, fromStackResource, plain, policies } from "../../policies/crossguard";
+import type { PolicyResource } from "../../policies/model";
+import { rules } from "../../policies/rules";
+import { containerSpec, find, fleet, idOf } from "./fixtures";
 
-// The pack's policies called the way CrossGuard calls them, with hand-made args (the pack itself is
-// never built here: constructing a PolicyPack starts a server).
-const byName = (n: string) => policies.find((p) => p.name === n)!;
+// The pack's policies called the way CrossGuard calls them, with hand-made args. The pack itself
+// (policies/index.ts) is never imported: constructing a PolicyPack starts a server.
 
-function resourceArgs(type: string, name: string, props: Record<string, any>, opts: Partial<ResourceValidationArgs["opts"]> = {}): ResourceValidationArgs {
+/** A value CrossGuard cannot know during a preview. */
+const UNKNOWN = Symbol("unknown");
+
+/** Props behind a proxy that throws on unknown values, as CrossGuard's unknownCheckingProxy does. */
+function cgProps<T>(v: T): T {
+  if (typeof v !== "object" || v === null) return v;
+  return new Proxy(v as object, {
+    get(target, key) {
+      const field = (target as any)[key];
+      if (field === UNKNOWN) throw new Error(`string value at .${String(key)} can't be known during preview`);
+      return cgProps(field);
+    },
+  }) as T;
+}
+
+const byName = (n: string) => {
+  const p = policies.find((x) => x.name === n);
+  if (!p) throw new Error(`no policy ${n}`);
+  return p;
+};
+
+function resourceArgs(r: PolicyResource, opts: Partial<ResourceValidationArgs["opts"]> = {}): ResourceValidationArgs {
   return {
-    type,
-    name,
-    urn: `urn:pulumi:prod::kestra-fleet::${type}::${name}`,
-    props,
-    opts: { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [], ...opts },
+    type: r.type,
+    name: r.name,
+    urn: r.urn,
+    props: cgProps(r.props),
+    opts: { protect: r.options.protect ?? false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [], ...opts },
     stackTags: new Map(),
     isType: () => false,
     asType: () => undefined,
-    getConfig: () => ({}) as any,
-    notApplicable: () => undefined,
-  } as unknown as ResourceValidationArgs;
+    getConfig: <C extends object>() => ({}) as C,
+    notApplicable: (reason?: string): never => {
+      throw new Error(`not applicable: ${reason}`);
+    },
+  };
 }
 
-function runResource(policyName: string, args: ResourceValidationArgs): string[] {
+function validateResource(policy: string, args: ResourceValidationArgs): string[] {
   const out: string[] = [];
-  const validate = (byName(policyName) as ResourceValidationPolicy).validateResource;
-  if (typeof validate !== "function") throw new Error(`${policyName} is not a single resource validation`);
+  const validate = (byName(policy) as ResourceValidationPolicy).validateResource;
+  if (typeof validate !== "function") throw new Error(`${policy} has no single validateResource`);
   validate(args, (m: string) => out.push(m));
   return out;
 }
 
-describe("CrossGuard adapter", () => {
-  it("exposes every rule with its enforcement level", () => {
-    expect(policies).toHaveLength(19);
-    expect(byName("capacity").enforcementLevel).toBe("advisory");
-    expect(byName("stateful-protected").enforcementLevel).toBe("mandatory");
-  });
-
-  it("stateful-protected checks protect (CrossGuard shows no retainOnDelete)", () => {
-    const volume = (protect: boolean) => resourceArgs("docker:index/volume:Volume", "acme-pg-volume", { name: "pg_acme_data" }, { protect });
-    expect(runResource("stateful-protected", volume(true))).toEqual([]);
-    expect(runResource("stateful-protected", volume(false))).toEqual(["pg_acme_data (acme-pg-volume) holds data but is not protected: set protect: true"]);
-  });
-
-  it("no-secret-env judges plain props", () => {
-    const service = resourceArgs("docker:index/service:Service", "acme-kestra", {
-      name: "kestra_acme_kestra",
-      taskSpec: { containerSpec: { image: "kestra/kestra:v1.3.37", env: { KESTRA_PASSWORD: "x", POSTGRES_PASSWORD_FILE: "/run/secrets/p" } } },
+/** The stack as CrossGuard hands it: outputs with `id`, property dependencies as resource objects. */
+function stackArgs(rs: PolicyResource[], config: object = {}, withIds = true): StackValidationArgs {
+  const byUrn = new Map<string, CgResource>();
+  for (const r of rs) {
+    byUrn.set(r.urn, {
+      type: r.type,
+      name: r.name,
+      urn: r.urn,
+      props: cgProps(withIds && r.id ? { ...r.props, id: r.id } : { ...r.props, id: UNKNOWN }),
+      opts: { protect: r.options.protect ?? false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
+      dependencies: [],
+      propertyDependencies: {},
+      isType: () => false,
+      asType: () => undefined,
     });
-    expect(runResource("no-secret-env", service)).toEqual([
-      "kestra_acme_kestra (acme-kestra) sets KESTRA_PASSWORD in its environment: deliver the value as a Swarm secret file and point KESTRA_PASSWORD_FILE at it",
+  }
+  for (const r of rs) {
+    const cg = byUrn.get(r.urn)!;
+    for (const [k, urns] of Object.entries(r.propertyDependencies)) cg.propertyDependencies[k] = urns.map((u) => byUrn.get(u)).filter((x): x is CgResource => !!x);
+  }
+  return {
+    resources: [...byUrn.values()],
+    stackTags: new Map(),
+    getConfig: <C extends object>() => config as C,
+    notApplicable: (reason?: string): never => {
+      throw new Error(`not applicable: ${reason}`);
+    },
+  };
+}
+
+function validateStack(policy: string, args: StackValidationArgs): { message: string; urn?: string }[] {
+  const out: { message: string; urn?: string }[] = [];
+  (byName(policy) as StackValidationPolicy).validateStack(args, (message: string, urn?: string) => out.push({ message, urn }));
+  return out;
+}
+
+describe("CrossGuard adapter", () => {
+  it("exposes every rule in order, with its level; only capacity takes config", () => {
+    expect(policies.map((p) => p.name)).toEqual(rules.map((r) => r.name));
+    expect(policies.map((p) => p.enforcementLevel)).toEqual(rules.map((r) => r.level));
+    for (const p of policies) expect("validateStack" in p).toBe(rules.find((r) => r.name === p.name)!.kind === "stack");
+    expect(policies.filter((p) => p.configSchema).map((p) => p.name)).toEqual(["capacity"]);
+    expect(byName("capacity").configSchema).toEqual(CAPACITY_CONFIG_SCHEMA);
+  });
+
+  it("stateful-protected reads protect (CrossGuard shows no retainOnDelete)", () => {
+    const volume = find(fleet(), "acme-pg-volume");
+    expect(validateResource("stateful-protected", resourceArgs(volume, { protect: true }))).toEqual([]);
+    expect(validateResource("stateful-protected", resourceArgs(volume, { protect: false }))).toEqual([
+      "pg_acme_data (acme-pg-volume) holds data but is not protected: set the resource option protect: true",
     ]);
   });
 
-  it("stack policies map dependencies to URNs and read capacity from the pack config", () => {
-    const svc = (name: string, role: string, cpus: number) => ({
-      type: "docker:index/service:Service",
-      name,
-      urn: `urn:${name}`,
-      props: {
-        name,
-        labels: [{ label: "kestra-fleet.role", value: role }, { label: "kestra-fleet.tenant", value: "acme" }],
-        mode: { replicated: { replicas: 1 } },
-        taskSpec: { networksAdvanceds: [{}], resources: { reservation: { nanoCpus: cpus * 1e9, memoryBytes: 1 } } },
-      },
-      opts: {},
-      propertyDependencies: { taskSpec: [{ urn: "urn:public" }] },
-      dependencies: [],
-      isType: () => false,
-      asType: () => undefined,
-    });
-    const publicNet = {
-      type: "docker:index/network:Network",
-      name: "proxy-public-network",
-      urn: "urn:public",
-      props: { name: "network_swarm_public", labels: [{ label: "kestra-fleet.role", value: "public" }] },
-      opts: {},
-      propertyDependencies: {},
-      dependencies: [],
-      isType: () => false,
-      asType: () => undefined,
-    };
-    const args = (config: object) =>
-      ({ resources: [svc("kestra_acme_executor", "backend", 3), publicNet], getConfig: () => config, stackTags: new Map() }) as unknown as StackValidationArgs;
-    const run = (name: string, config: object) => {
-      const out: string[] = [];
-      (byName(name) as StackValidationPolicy).validateStack(args(config), (m: string) => out.push(m));
-      return out;
-    };
-    expect(run("network-isolation", {})).toEqual(["kestra_acme_executor (role backend) is on the public network: only a tenant's web service is"]);
-    expect(run("capacity", {})).toEqual([]);
-    expect(run("capacity", { cpus: 2, memoryGb: 1 })).toEqual(["services reserve 3.00 CPUs, the cluster has 2.00"]);
+  it("no-secret-env judges plain props (no secret marks under CrossGuard)", () => {
+    const web = find(fleet(), "acme-kestra");
+    expect(validateResource("no-secret-env", resourceArgs(web))).toEqual([]);
+    containerSpec(web).env.KESTRA_PASSWORD = "hunter2";
+    expect(validateResource("no-secret-env", resourceArgs(web))).toEqual([
+      "kestra_acme_kestra (acme-kestra) sets KESTRA_PASSWORD in its environment: deliver the value as a Swarm secret and point KESTRA_PASSWORD_FILE at the mounted file",
+    ]);
+  });
+
+  it("unknown values do not break a policy nor count as violations", () => {
+    const web = find(fleet(), "acme-kestra");
+    containerSpec(web).image = UNKNOWN;
+    web.props.taskSpec.networksAdvanceds[0].id = UNKNOWN;
+    expect(validateResource("pinned-images", resourceArgs(web))).toEqual([]);
+    const policy = find(fleet(), "acme-storage-policy");
+    policy.props.policy = UNKNOWN;
+    expect(validateResource("storage-policy-scope", resourceArgs(policy))).toEqual([]);
+    policy.props.policy = '{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}';
+    expect(validateResource("storage-policy-scope", resourceArgs(policy))).toHaveLength(2);
+  });
+
+  it("plain() copies through the proxy and drops unknown values", () => {
+    const copy = plain(cgProps({ a: 1, b: UNKNOWN, c: [{ id: UNKNOWN, x: "y" }], d: { e: [1, 2] } }));
+    expect(copy).toEqual({ a: 1, c: [{ x: "y" }], d: { e: [1, 2] } });
+  });
+
+  it("stack resources: id from outputs, property dependencies as URNs, parent", () => {
+    const [network] = stackArgs(fleet()).resources;
+    const web = stackArgs(fleet()).resources.find((r) => r.name === "acme-kestra")!;
+    expect(fromStackResource(network).id).toBe(idOf("proxy-public-network"));
+    const neutral = fromStackResource({ ...web, parent: { urn: "urn:parent" } as CgResource });
+    expect(neutral.propertyDependencies.taskSpec).toEqual(find(fleet(), "acme-kestra").propertyDependencies.taskSpec);
+    expect(neutral.options.parent).toBe("urn:parent");
+    expect(neutral.secretInputs).toEqual([]);
+  });
+
+  it("the compliant fleet passes every stack policy, with and without known ids", () => {
+    for (const withIds of [true, false]) {
+      for (const p of policies.filter((x) => "validateStack" in x)) expect(validateStack(p.name, stackArgs(fleet(), {}, withIds)), `${p.name} ${withIds}`).toEqual([]);
+    }
+  });
+
+  it("network-isolation resolves networks by dependency when their ids are unknown (preview)", () => {
+    const rs = fleet();
+    find(rs, "acme-executor").props.taskSpec.networksAdvanceds.push({ id: idOf("proxy-public-network") });
+    find(rs, "acme-executor").propertyDependencies.taskSpec.push(find(rs, "proxy-public-network").urn);
+    const expected = [{
+      message: "kestra_acme_executor (acme-executor) (role backend) is attached to the public network network_swarm_public (proxy-public-network): only a tenant's web service is; detach it",
+      urn: find(rs, "acme-executor").urn,
+    }];
+    expect(validateStack("network-isolation", stackArgs(rs, {}, true))).toEqual(expected);
+    expect(validateStack("network-isolation", stackArgs(rs, {}, false))).toEqual(expected);
+  });
+
+  it("edge-access resolves Access policies by dependency when their ids are unknown (preview)", () => {
+    const rs = fleet();
+    const app = find(rs, "acme-eu-access-app");
+    app.props.policies.push({ id: idOf("acme-access-webhook-bypass"), precedence: 2 });
+    app.propertyDependencies.policies.push(find(rs, "acme-access-webhook-bypass").urn);
+    for (const withIds of [true, false]) {
+      const vs = validateStack("edge-access", stackArgs(rs, {}, withIds));
+      expect(vs).toHaveLength(1);
+      expect(vs[0].urn).toBe(app.urn);
+      expect(vs[0].message).toContain("Kestra acme-eu (acme-eu-access-app)");
+      expect(vs[0].message).toContain("bypass policy acme webhooks bypass (acme-access-webhook-bypass)");
+    }
+  });
+
+  it("capacity reads cpus and memoryGb from the policy config", () => {
+    expect(validateStack("capacity", stackArgs(fleet(), {}))).toEqual([]);
+    expect(validateStack("capacity", stackArgs(fleet(), { cpus: 2 }))).toEqual([]);
+    expect(validateStack("capacity", stackArgs(fleet(), { cpus: 64, memoryGb: 256 }))).toEqual([]);
+    expect(validateStack("capacity", stackArgs(fleet(), { cpus: 2, memoryGb: 4 })).map((v) => v.message)).toEqual([
+      "services reserve 2.75 CPUs, the cluster has 2.00: lower reservations or add nodes; tasks beyond capacity stay Pending",
+      "services reserve 5.3 GiB of memory, the cluster has 4.0 GiB: lower reservations or add nodes; tasks beyond capacity stay Pending",
+    ]);
+    expect(contextFromConfig({ cpus: 4, memoryGb: 8 })).toEqual({ capacity: { nanoCpus: 4e9, memoryBytes: 8 * 1024 ** 3 } });
+    expect(contextFromConfig(undefined)).toEqual({});
   });
 });

@@ -1,40 +1,394 @@
 /**
- * The compliant baseline of the policy tests: the example fleet's resources as the offline plan
- * registers them. Tests clone it and mutate one field to break one rule.
+ * A small compliant fleet, written by hand in the shapes the program registers: the platform
+ * (Traefik, MinIO, networks) and two tenants, `acme` and `acme-eu` (chosen so that a `kestra-acme*`
+ * wildcard would also match the other tenant's bucket). Built by functions: every call returns fresh
+ * objects, so a test mutates ONE field of its own copy.
  */
-import { evaluate } from "../../policies/evaluate";
+import {
+  ACME_VOLUME,
+  CERT_RESOLVER,
+  ENTRYPOINT_WEBSECURE,
+  KESTRA_HTTP_PORT,
+  LABEL_ROLE,
+  LABEL_STACK,
+  LABEL_TENANT,
+  MINIO_ALIAS,
+  MINIO_VOLUME,
+  ORIGIN_LOCK_MIDDLEWARE,
+  POSTGRES_ALIAS,
+  PROXY_SERVICE,
+  PROXY_STACK,
+  PUBLIC_NETWORK,
+  STORAGE_ADMIN_MIDDLEWARE,
+  STORAGE_NETWORK,
+  STORAGE_SERVICE,
+  STORAGE_STACK,
+  WEBHOOK_PATHS,
+  tenantNames,
+} from "../../infra/naming";
+import { runRules } from "../../policies/evaluate";
 import type { PolicyResource, Rule, RuleContext, Violation } from "../../policies/model";
-import { runPlan, toPolicyResource } from "../../infra/plan/run";
 
-export async function fleet(stack = "staging"): Promise<PolicyResource[]> {
-  const r = await runPlan({ stack });
-  if (!r.ok) throw new Error("the example fleet does not plan");
-  return r.registrations.map(toPolicyResource);
+export const T = {
+  service: "docker:index/service:Service",
+  network: "docker:index/network:Network",
+  volume: "docker:index/volume:Volume",
+  secret: "docker:index/secret:Secret",
+  config: "docker:index/serviceConfig:ServiceConfig",
+  minioBucket: "minio:index/s3Bucket:S3Bucket",
+  awsBucket: "aws:s3/bucket:Bucket",
+  minioPolicy: "minio:index/iamPolicy:IamPolicy",
+  awsPolicy: "aws:iam/policy:Policy",
+  database: "postgresql:index/database:Database",
+  dbRole: "postgresql:index/role:Role",
+  dns: "cloudflare:index/dnsRecord:DnsRecord",
+  accessApp: "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication",
+  accessPolicy: "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy",
+  serviceToken: "cloudflare:index/zeroTrustAccessServiceToken:ZeroTrustAccessServiceToken",
+} as const;
+
+export const TENANTS = ["acme", "acme-eu"] as const;
+export const ZONE = "zone0123";
+export const ACCOUNT = "account0123";
+export const hostOf = (t: string) => `${t}.kestra.example.com`;
+export const STORAGE_ADMIN_HOST = "minio-admin.example.com";
+
+export const urnOf = (type: string, name: string) => `urn:pulumi:test::kestra-fleet::${type}::${name}`;
+/** The provider id the offline plan's mocks give a resource. */
+export const idOf = (name: string) => `${name}-id`;
+
+type Options = PolicyResource["options"];
+
+function resource(type: string, name: string, props: Record<string, any>, options: Options = {}, deps: Record<string, string[]> = {}, secretInputs: string[] = []): PolicyResource {
+  return {
+    urn: urnOf(type, name),
+    type,
+    name,
+    id: idOf(name),
+    props,
+    secretInputs,
+    options: { protect: false, retainOnDelete: false, deleteBeforeReplace: false, ...options },
+    propertyDependencies: deps,
+  };
 }
 
-export function clone(rs: PolicyResource[]): PolicyResource[] {
-  return structuredClone(rs);
+const STATEFUL: Options = { protect: true, retainOnDelete: true };
+
+export const labels = (m: Record<string, string>) => Object.entries(m).map(([label, value]) => ({ label, value }));
+
+const RESTART = { condition: "any", delay: "10s", maxAttempts: 0, window: "2m" };
+const GIB = 1024 ** 3;
+const resources = (cpus: number, memGib: number) => ({
+  limits: { nanoCpus: cpus * 1e9, memoryBytes: memGib * GIB },
+  reservation: { nanoCpus: (cpus / 4) * 1e9, memoryBytes: (memGib / 2) * GIB },
+});
+
+/** A Swarm secret mount of `secret` at `fileName`. */
+const secretMount = (secret: PolicyResource, fileName: string) => ({ secretId: secret.id, secretName: secret.props.name, fileName, fileMode: 0o444 });
+
+function service(
+  name: string,
+  props: { name: string; labels: Record<string, string>; replicas?: number; order?: "stop-first" | "start-first"; endpointSpec?: unknown; taskSpec: Record<string, any> },
+  networks: PolicyResource[],
+  deps: PolicyResource[] = [],
+): PolicyResource {
+  const order = props.order ?? "stop-first";
+  return resource(
+    T.service,
+    name,
+    {
+      name: props.name,
+      labels: labels(props.labels),
+      mode: { replicated: { replicas: props.replicas ?? 1 } },
+      updateConfig: { order, parallelism: 1, failureAction: "rollback", monitor: "60s" },
+      rollbackConfig: { order, parallelism: 1 },
+      ...(props.endpointSpec ? { endpointSpec: props.endpointSpec } : {}),
+      taskSpec: {
+        placement: { constraints: [] },
+        restartPolicy: { ...RESTART },
+        ...props.taskSpec,
+        networksAdvanceds: networks.map((n) => ({ id: n.id })),
+      },
+    },
+    {},
+    { taskSpec: [...networks, ...deps].map((r) => r.urn).sort(), labels: [] },
+  );
+}
+
+export function storagePolicyDocument(bucket: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "Bucket", Effect: "Allow", Action: ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:ListBucketVersions"], Resource: [`arn:aws:s3:::${bucket}`] },
+      {
+        Sid: "Objects",
+        Effect: "Allow",
+        Action: [
+          "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts",
+          "s3:GetObjectVersion", "s3:DeleteObjectVersion", "s3:GetObjectTagging", "s3:PutObjectTagging", "s3:DeleteObjectTagging",
+        ],
+        Resource: [`arn:aws:s3:::${bucket}/*`],
+      },
+    ],
+  });
+}
+
+/** Networks, volumes, Traefik and MinIO. */
+export function platform(): PolicyResource[] {
+  const publicNet = resource(T.network, "proxy-public-network", { name: PUBLIC_NETWORK, driver: "overlay", attachable: false, labels: labels({ [LABEL_ROLE]: "public" }) });
+  const storageNet = resource(T.network, "storage-network", { name: STORAGE_NETWORK, driver: "overlay", attachable: false, options: { encrypted: "" }, labels: labels({ [LABEL_ROLE]: "storage" }) });
+  const acmeVolume = resource(T.volume, "proxy-acme-volume", { name: ACME_VOLUME, driver: "local", labels: labels({ [LABEL_STACK]: PROXY_STACK }) }, STATEFUL);
+  const minioVolume = resource(T.volume, "storage-minio-volume", { name: MINIO_VOLUME, driver: "local", labels: labels({ [LABEL_STACK]: STORAGE_STACK }) }, STATEFUL);
+  const dnsToken = resource(T.secret, "proxy-dns-token", { name: "platform_proxy_dns_token_0123456789ab", data: "dG9rZW4=", labels: [] }, {}, {}, ["data"]);
+  const dynamic = resource(T.config, "proxy-dynamic-config", { name: "platform_proxy_dynamic_0123456789ab", data: "aHR0cDoge30=", labels: [] });
+  const minioUser = resource(T.secret, "storage-root-user-secret", { name: "platform_storage_root_user_0123456789ab", data: "dXNlcg==", labels: [] }, {}, {}, ["data"]);
+  const minioPassword = resource(T.secret, "storage-root-password-secret", { name: "platform_storage_root_password_0123456789ab", data: "cGFzcw==", labels: [] }, {}, {}, ["data"]);
+
+  const traefik = service(
+    "proxy-traefik",
+    {
+      name: PROXY_SERVICE,
+      labels: { [LABEL_STACK]: PROXY_STACK, [LABEL_ROLE]: "proxy" },
+      endpointSpec: {
+        ports: [
+          { targetPort: 80, publishedPort: 80, publishMode: "host", protocol: "tcp" },
+          { targetPort: 443, publishedPort: 443, publishMode: "host", protocol: "tcp" },
+        ],
+      },
+      taskSpec: {
+        containerSpec: {
+          image: "traefik:v3.6.2",
+          args: [
+            "--providers.swarm=true",
+            "--providers.swarm.exposedByDefault=false",
+            `--providers.swarm.network=${PUBLIC_NETWORK}`,
+            "--providers.file.filename=/etc/traefik/dynamic.yml",
+            "--entryPoints.web.address=:80",
+            "--entryPoints.websecure.address=:443",
+            "--api.dashboard=false",
+            "--ping=true",
+          ],
+          env: { CLOUDFLARE_DNS_API_TOKEN_FILE: "/run/secrets/cloudflare_dns_token" },
+          secrets: [secretMount(dnsToken, "/run/secrets/cloudflare_dns_token")],
+          configs: [{ configId: dynamic.id, configName: dynamic.props.name, fileName: "/etc/traefik/dynamic.yml", fileMode: 0o444 }],
+          mounts: [
+            { type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true },
+            { type: "volume", source: ACME_VOLUME, target: "/letsencrypt" },
+          ],
+          healthcheck: { tests: ["CMD", "traefik", "healthcheck", "--ping"], interval: "10s", timeout: "5s", retries: 3, startPeriod: "20s" },
+          stopGracePeriod: "30s",
+        },
+        placement: { constraints: ["node.role == manager", "node.hostname == manager-1"] },
+        resources: resources(1, 0.5),
+      },
+    },
+    [publicNet],
+    [dnsToken, dynamic],
+  );
+
+  const minio = service(
+    "storage-minio",
+    {
+      name: STORAGE_SERVICE,
+      labels: {
+        [LABEL_STACK]: STORAGE_STACK,
+        [LABEL_ROLE]: "storage",
+        "traefik.enable": "true",
+        "traefik.http.routers.minio-admin.rule": `Host(\`${STORAGE_ADMIN_HOST}\`)`,
+        "traefik.http.routers.minio-admin.entrypoints": ENTRYPOINT_WEBSECURE,
+        "traefik.http.routers.minio-admin.tls": "true",
+        "traefik.http.routers.minio-admin.tls.certresolver": CERT_RESOLVER,
+        "traefik.http.routers.minio-admin.middlewares": STORAGE_ADMIN_MIDDLEWARE,
+        "traefik.http.services.minio-admin.loadbalancer.server.port": "9000",
+        "traefik.swarm.network": PUBLIC_NETWORK,
+      },
+      taskSpec: {
+        containerSpec: {
+          image: "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z",
+          args: ["server", "/data", "--console-address", ":9001"],
+          env: { MINIO_ROOT_USER_FILE: "minio_root_user", MINIO_ROOT_PASSWORD_FILE: "minio_root_password" },
+          secrets: [secretMount(minioUser, "minio_root_user"), secretMount(minioPassword, "minio_root_password")],
+          mounts: [{ type: "volume", source: MINIO_VOLUME, target: "/data" }],
+          healthcheck: { tests: ["CMD", "mc", "ready", "local"], interval: "15s", timeout: "10s", retries: 5, startPeriod: "30s" },
+          stopGracePeriod: "60s",
+        },
+        placement: { constraints: ["node.hostname == storage-1"] },
+        resources: resources(2, 2),
+      },
+    },
+    [storageNet, publicNet],
+    [minioUser, minioPassword],
+  );
+  minio.props.taskSpec.networksAdvanceds[0].aliases = [MINIO_ALIAS];
+
+  const adminDns = resource(T.dns, "storage-admin-dns-0", { zoneId: ZONE, name: STORAGE_ADMIN_HOST, type: "A", content: "203.0.113.10", proxied: false, ttl: 1 });
+  return [publicNet, storageNet, acmeVolume, minioVolume, dnsToken, dynamic, minioUser, minioPassword, traefik, minio, adminDns];
+}
+
+export interface TenantOptions {
+  /** A managed Postgres database (postgresql provider) instead of a Postgres service and volume. */
+  managedDb?: boolean;
+  /** Public webhooks: a webhook-path Access application with a bypass policy. */
+  webhooks?: boolean;
+  /** An Access service token with its non_identity policy. */
+  serviceToken?: boolean;
+  /** AWS S3 (bucket name with a prefix) instead of MinIO. */
+  aws?: { prefix: string };
+}
+
+/** One tenant's resources. `platform` supplies the shared networks. */
+export function tenant(t: string, shared: PolicyResource[], opts: TenantOptions = {}): PolicyResource[] {
+  const n = tenantNames(t);
+  const host = hostOf(t);
+  const publicNet = find(shared, "proxy-public-network");
+  const storageNet = find(shared, "storage-network");
+  const tenantLabels = (role: string) => ({ [LABEL_STACK]: n.stack, [LABEL_ROLE]: role, [LABEL_TENANT]: t });
+  const out: PolicyResource[] = [];
+
+  const privateNet = resource(T.network, `${t}-private-network`, { name: n.privateNetwork, driver: "overlay", attachable: false, options: { encrypted: "" }, labels: labels({ [LABEL_ROLE]: "private", [LABEL_TENANT]: t }) });
+  const configSecret = resource(T.secret, `${t}-kestra-config`, { name: `${n.secretPrefix}_config_0123456789ab`, data: "a2VzdHJh", labels: labels({ [LABEL_TENANT]: t }) }, {}, {}, ["data"]);
+  const entrypoint = resource(T.config, `${t}-kestra-entrypoint`, { name: `${n.secretPrefix}_entrypoint_0123456789ab`, data: "IyEvYmluL3No", labels: labels({ [LABEL_TENANT]: t }) });
+  out.push(privateNet, configSecret, entrypoint);
+
+  if (opts.managedDb) {
+    out.push(
+      resource(T.dbRole, `${t}-db-role`, { name: n.dbUser, login: true }, {}, {}, ["password"]),
+      resource(T.database, `${t}-database`, { name: n.database, owner: n.dbUser }, STATEFUL),
+    );
+  } else {
+    const volume = resource(T.volume, `${t}-pg-volume`, { name: n.pgVolume, driver: "local", labels: labels({ [LABEL_TENANT]: t }) }, STATEFUL);
+    const pgSecret = resource(T.secret, `${t}-pg-password-secret`, { name: `${n.secretPrefix}_pg_password_0123456789ab`, data: "cGc=", labels: labels({ [LABEL_TENANT]: t }) }, {}, {}, ["data"]);
+    const postgres = service(
+      `${t}-postgres`,
+      {
+        name: n.services.postgres,
+        labels: tenantLabels("postgres"),
+        taskSpec: {
+          containerSpec: {
+            image: "postgres:18.1",
+            env: { POSTGRES_DB: n.database, POSTGRES_USER: n.dbUser, POSTGRES_PASSWORD_FILE: "/run/secrets/postgres_password" },
+            secrets: [secretMount(pgSecret, "/run/secrets/postgres_password")],
+            mounts: [
+              { type: "volume", source: n.pgVolume, target: "/var/lib/postgresql" },
+              { type: "tmpfs", target: "/dev/shm", tmpfsOptions: { sizeBytes: 256 * 1024 * 1024 } },
+            ],
+            healthcheck: { tests: ["CMD", "pg_isready", "-h", "127.0.0.1", "-U", n.dbUser, "-d", n.database], interval: "10s", timeout: "5s", retries: 6, startPeriod: "60s" },
+            stopGracePeriod: "120s",
+          },
+          placement: { constraints: ["node.hostname == worker-1"] },
+          resources: resources(1, 1),
+        },
+      },
+      [privateNet],
+      [pgSecret],
+    );
+    postgres.props.taskSpec.networksAdvanceds[0].aliases = [POSTGRES_ALIAS];
+    out.push(volume, pgSecret, postgres);
+  }
+
+  const kestra = (logical: string, name: string, role: string, args: string[], networks: PolicyResource[], extraLabels: Record<string, string> = {}, order: "stop-first" | "start-first" = "stop-first") =>
+    service(
+      logical,
+      {
+        name,
+        labels: { ...tenantLabels(role), ...extraLabels },
+        order,
+        taskSpec: {
+          containerSpec: {
+            image: "kestra/kestra:v1.3.37",
+            commands: ["/bin/sh", "/usr/local/bin/kestra-fleet-entrypoint.sh"],
+            args: [...args, "--config", "/run/secrets/kestra_application.yml"],
+            env: { JAVA_OPTS: "-Xmx716m -XX:+ExitOnOutOfMemoryError" },
+            secrets: [secretMount(configSecret, "/run/secrets/kestra_application.yml")],
+            configs: [{ configId: entrypoint.id, configName: entrypoint.props.name, fileName: "/usr/local/bin/kestra-fleet-entrypoint.sh", fileMode: 0o555 }],
+            healthcheck: { tests: ["CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8081/health"], interval: "30s", timeout: "10s", retries: 5, startPeriod: "180s" },
+            stopGracePeriod: "6m",
+          },
+          resources: resources(1, 1),
+        },
+      },
+      networks,
+      [configSecret, entrypoint],
+    );
+
+  const r = n.router;
+  out.push(
+    kestra(`${t}-kestra`, n.services.web, "web", ["server", "webserver"], [privateNet, publicNet, storageNet], {
+      "traefik.enable": "true",
+      [`traefik.http.routers.${r}.rule`]: `Host(\`${host}\`)`,
+      [`traefik.http.routers.${r}.entrypoints`]: ENTRYPOINT_WEBSECURE,
+      [`traefik.http.routers.${r}.tls`]: "true",
+      [`traefik.http.routers.${r}.tls.certresolver`]: CERT_RESOLVER,
+      [`traefik.http.routers.${r}.middlewares`]: ORIGIN_LOCK_MIDDLEWARE,
+      [`traefik.http.routers.${r}.service`]: r,
+      [`traefik.http.services.${r}.loadbalancer.server.port`]: String(KESTRA_HTTP_PORT),
+      "traefik.swarm.network": PUBLIC_NETWORK,
+    }, "start-first"),
+    kestra(`${t}-executor`, n.services.backend, "backend", ["server", "standalone", "--worker-thread", "0"], [privateNet, storageNet]),
+    kestra(`${t}-worker`, n.services.worker, "worker", ["server", "worker"], [privateNet, storageNet], {}, "start-first"),
+  );
+
+  // Storage.
+  const bucketName = opts.aws ? `${opts.aws.prefix}${n.bucket}` : n.bucket;
+  out.push(
+    resource(opts.aws ? T.awsBucket : T.minioBucket, `${t}-bucket`, { bucket: bucketName, forceDestroy: false }, STATEFUL),
+    resource(opts.aws ? T.awsPolicy : T.minioPolicy, `${t}-storage-policy`, { name: bucketName, policy: storagePolicyDocument(bucketName) }),
+  );
+
+  // Edge.
+  const allow = resource(T.accessPolicy, `${t}-access-allow`, { accountId: ACCOUNT, name: `${t} allow`, decision: "allow", includes: [{ email: { email: "ops@example.com" } }, { emailDomain: { domain: `${t}.example.org` } }] });
+  const appPolicies: PolicyResource[] = [allow];
+  out.push(resource(T.dns, `${t}-dns-0`, { zoneId: ZONE, name: host, type: "A", content: "203.0.113.10", proxied: true, ttl: 1 }), allow);
+  if (opts.serviceToken) {
+    const token = resource(T.serviceToken, `${t}-service-token`, { accountId: ACCOUNT, name: `${t} automation` });
+    const nonIdentity = resource(T.accessPolicy, `${t}-access-service-token`, { accountId: ACCOUNT, name: `${t} service token`, decision: "non_identity", includes: [{ serviceToken: { tokenId: token.id } }] }, {}, { includes: [token.urn] });
+    appPolicies.push(nonIdentity);
+    out.push(token, nonIdentity);
+  }
+  const app = (logical: string, name: string, domains: string[], policies: PolicyResource[]) =>
+    resource(
+      T.accessApp,
+      logical,
+      { accountId: ACCOUNT, name, type: "self_hosted", domain: domains[0], destinations: domains.map((uri) => ({ type: "public", uri })), policies: policies.map((p, i) => ({ id: p.id, precedence: i + 1 })) },
+      {},
+      { policies: policies.map((p) => p.urn) },
+    );
+  out.push(app(`${t}-access-app`, `Kestra ${t}`, [host], appPolicies));
+  if (opts.webhooks) {
+    const bypass = resource(T.accessPolicy, `${t}-access-webhook-bypass`, { accountId: ACCOUNT, name: `${t} webhooks bypass`, decision: "bypass", includes: [{ everyone: {} }] });
+    out.push(bypass, app(`${t}-access-webhook-app`, `Kestra ${t} webhooks`, WEBHOOK_PATHS.map((p) => `${host}${p}*`), [bypass]));
+  }
+  return out;
+}
+
+/** The compliant fleet: platform, `acme` (webhooks and a service token) and `acme-eu`. */
+export function fleet(): PolicyResource[] {
+  const shared = platform();
+  return [...shared, ...tenant("acme", shared, { webhooks: true, serviceToken: true }), ...tenant("acme-eu", shared)];
 }
 
 export function find(rs: PolicyResource[], name: string): PolicyResource {
   const r = rs.find((x) => x.name === name);
-  if (!r) throw new Error(`no resource ${name}`);
+  if (!r) throw new Error(`no resource ${name} in the fixture`);
   return r;
 }
 
-export function check(rule: Rule, rs: PolicyResource[], ctx: RuleContext = {}): Violation[] {
-  return evaluate(rs, ctx, [rule]);
+export function remove(rs: PolicyResource[], name: string): void {
+  rs.splice(rs.indexOf(find(rs, name)), 1);
 }
 
-/** Mutates a clone of the baseline and returns the rule's violations. */
-export function broken(rule: Rule, base: PolicyResource[], mutate: (rs: PolicyResource[]) => void, ctx: RuleContext = {}): Violation[] {
-  const rs = clone(base);
-  mutate(rs);
-  return check(rule, rs, ctx);
-}
-
+/** Sets (or with `undefined` removes) one label of a resource. */
 export function setLabel(r: PolicyResource, label: string, value: string | undefined): void {
   const list = (r.props.labels as { label: string; value: string }[]).filter((l) => l.label !== label);
   if (value !== undefined) list.push({ label, value });
   r.props.labels = list;
+}
+
+export const containerSpec = (r: PolicyResource): Record<string, any> => r.props.taskSpec.containerSpec;
+
+/** The violations of one rule over the fleet after `mutate` changed a fresh copy. */
+export function violations(rule: Rule, mutate: (rs: PolicyResource[]) => void = () => {}, ctx: RuleContext = {}, build: () => PolicyResource[] = fleet): Violation[] {
+  const rs = build();
+  mutate(rs);
+  return runRules([rule], rs, ctx);
 }

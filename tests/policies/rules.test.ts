@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { evaluate } from "../../policies/evaluate";
 import type { PolicyResource, Violation } from "../../policies/model";
 import { rules } from "../../policies/rules";
@@ -14,6 +14,7 @@ import { pinnedImages } from "../../policies/rules/pinned-images";
 import { portsOnlyProxy } from "../../policies/rules/ports-only-proxy";
 import { postgresSinglePinned } from "../../policies/rules/postgres-single-pinned";
 import { proxyHardening } from "../../policies/rules/proxy-hardening";
+import { runtimeTuning } from "../../policies/rules/runtime-tuning";
 import { serviceResourcesHealth } from "../../policies/rules/service-resources-health";
 import { stackIntegrity } from "../../policies/rules/stack-integrity";
 import { statefulProtected } from "../../policies/rules/stateful-protected";
@@ -21,28 +22,37 @@ import { storagePolicyScope } from "../../policies/rules/storage-policy-scope";
 import { swarmObjectsRoll } from "../../policies/rules/swarm-objects-roll";
 import { tenantRouter } from "../../policies/rules/tenant-router";
 import { traefikLabelsScope } from "../../policies/rules/traefik-labels-scope";
-import { broken, check, find, fleet, setLabel } from "./fixtures";
+import { T, containerSpec, find, fleet, hostOf, idOf, platform, remove, setLabel, tenant, violations } from "./fixtures";
 
-let base: PolicyResource[];
-beforeAll(async () => {
-  base = await fleet("staging");
-});
-
-const spec = (r: PolicyResource) => r.props.taskSpec.containerSpec;
-const messages = (vs: Violation[]) => vs.map((v) => v.message);
-
-/** One violation, on the named resource's URN (or any URN for stack-level messages), whose message names it. */
-function expectOne(vs: Violation[], name: string, text: RegExp | string) {
+/**
+ * Exactly one violation; its message names the resource (every string of `names`, e.g. Docker name
+ * and logical name) and says `text`; it is reported on `urn` when given.
+ */
+function expectOne(vs: Violation[], names: string[], text: string | RegExp, urn?: string): Violation {
   expect(vs, JSON.stringify(vs, null, 1)).toHaveLength(1);
-  expect(vs[0].message).toContain(name);
+  for (const n of names) expect(vs[0].message).toContain(n);
   if (typeof text === "string") expect(vs[0].message).toContain(text);
   else expect(vs[0].message).toMatch(text);
+  if (urn !== undefined) expect(vs[0].urn).toBe(urn);
+  return vs[0];
 }
 
+const urn = (rs: PolicyResource[], name: string) => find(rs, name).urn;
+const base = fleet();
+const urnOfBase = (name: string) => urn(base, name);
+const tenantServices = ["acme-kestra", "acme-executor", "acme-worker", "acme-postgres"];
+
 describe("baseline", () => {
-  it("the example fleet passes every rule in both stacks", async () => {
-    expect(evaluate(base)).toEqual([]);
-    expect(evaluate(await fleet("prod"), { capacity: { nanoCpus: 64e9, memoryBytes: 256 * 1024 ** 3 } })).toEqual([]);
+  it("the compliant fleet passes every rule", () => {
+    expect(evaluate(fleet())).toEqual([]);
+    expect(evaluate(fleet(), { capacity: { nanoCpus: 64e9, memoryBytes: 256 * 1024 ** 3 } })).toEqual([]);
+  });
+
+  it("variants pass too: managed Postgres, AWS S3 with a bucket prefix", () => {
+    const shared = platform();
+    const rs = [...shared, ...tenant("acme", shared, { managedDb: true }), ...tenant("acme-eu", shared, { aws: { prefix: "corp-" } })];
+    expect(evaluate(rs)).toEqual([]);
+    expect(find(rs, "acme-eu-storage-policy").props.name).toBe("corp-kestra-acme-eu");
   });
 
   it("the rule list is fixed, unique and levelled", () => {
@@ -50,191 +60,463 @@ describe("baseline", () => {
       "stateful-protected", "no-force-destroy", "docker-socket-and-binds", "ports-only-proxy", "service-resources-health",
       "pinned-images", "no-secret-env", "postgres-single-pinned", "traefik-labels-scope", "tenant-router",
       "storage-policy-scope", "edge-access", "network-isolation", "stack-integrity", "capacity", "file-env-secret",
-      "cloudflare-limits", "swarm-objects-roll", "proxy-hardening",
+      "cloudflare-limits", "swarm-objects-roll", "proxy-hardening", "runtime-tuning",
     ]);
-    expect(rules.filter((r) => r.level === "advisory").map((r) => r.name)).toEqual(["capacity", "cloudflare-limits"]);
+    expect(new Set(rules.map((r) => r.name)).size).toBe(rules.length);
+    expect(rules.filter((r) => r.level === "advisory").map((r) => r.name)).toEqual(["capacity", "cloudflare-limits", "runtime-tuning"]);
+    for (const r of rules) expect(r.description.length).toBeGreaterThan(20);
+  });
+
+  it("evaluate sorts by policy, urn, message and reports a rule that throws", () => {
+    const rs = fleet();
+    find(rs, "acme-bucket").props.forceDestroy = true;
+    find(rs, "acme-pg-volume").options.protect = false;
+    find(rs, "acme-eu-pg-volume").options.protect = false;
+    const vs = evaluate(rs);
+    expect(vs.map((v) => v.policy)).toEqual(["no-force-destroy", "stateful-protected", "stateful-protected"]);
+    expect(vs[1].urn < vs[2].urn).toBe(true);
+    // A malformed resource makes a rule throw: it is reported, not fatal.
+    const broken = fleet();
+    find(broken, "acme-kestra").props.labels = [null, { get label(): string { throw new Error("boom"); } }];
+    expect(evaluate(broken).some((v) => v.message.includes("failed: boom"))).toBe(true);
   });
 });
 
 describe("1 stateful-protected", () => {
-  for (const name of ["acme-pg-volume", "acme-bucket", "proxy-acme-volume", "storage-minio-volume"]) {
-    it(`${name} without protect`, () => expectOne(broken(statefulProtected, base, (rs) => (find(rs, name).options.protect = false)), name, "not protected"));
-    it(`${name} without retainOnDelete`, () => expectOne(broken(statefulProtected, base, (rs) => (find(rs, name).options.retainOnDelete = false)), name, "not retained"));
+  const stateful: [string, string][] = [
+    ["acme-pg-volume", "pg_acme_data"],
+    ["acme-eu-pg-volume", "pg_acme-eu_data"],
+    ["proxy-acme-volume", "traefik_acme"],
+    ["storage-minio-volume", "minio_data"],
+    ["acme-bucket", "kestra-acme"],
+  ];
+  for (const [name, ext] of stateful) {
+    it(`${name} without protect`, () => expectOne(violations(statefulProtected, (rs) => (find(rs, name).options.protect = false)), [ext, name], "protect: true", urnOfBase(name)));
+    it(`${name} without retainOnDelete`, () => expectOne(violations(statefulProtected, (rs) => (find(rs, name).options.retainOnDelete = false)), [ext, name], "retainOnDelete: true"));
   }
+  it("an AWS bucket without protect", () => {
+    const shared = platform();
+    const build = () => [...shared, ...tenant("acme", shared, { aws: { prefix: "" } })];
+    expect(violations(statefulProtected, () => {}, {}, build)).toEqual([]);
+    expectOne(violations(statefulProtected, (rs) => (find(rs, "acme-bucket").options.protect = false), {}, build), ["kestra-acme", "acme-bucket"], "not protected");
+  });
   it("a managed database without protect", () => {
-    const vs = broken(statefulProtected, base, (rs) => rs.push({ ...find(rs, "acme-pg-volume"), urn: "urn:db", name: "acme-db", type: "postgresql:index/database:Database", props: { name: "kestra_acme" }, options: {} }));
-    expectOne(vs, "acme-db", "not protected");
+    const shared = platform();
+    const build = () => [...shared, ...tenant("acme", shared, { managedDb: true })];
+    expectOne(violations(statefulProtected, (rs) => (find(rs, "acme-database").options.protect = false), {}, build), ["kestra_acme", "acme-database"], "not protected");
+  });
+  it("unknown retainOnDelete (CrossGuard) is not a violation; a secret or a service is not stateful", () => {
+    expect(violations(statefulProtected, (rs) => delete find(rs, "acme-pg-volume").options.retainOnDelete)).toEqual([]);
+    expect(violations(statefulProtected, (rs) => (find(rs, "acme-kestra").options.protect = false))).toEqual([]);
   });
 });
 
 describe("2 no-force-destroy", () => {
-  it("a bucket with forceDestroy", () => expectOne(broken(noForceDestroy, base, (rs) => (find(rs, "acme-bucket").props.forceDestroy = true)), "kestra-acme", "forceDestroy"));
-  it("an AWS bucket with forceDestroy", () =>
-    expectOne(broken(noForceDestroy, base, (rs) => { const b = find(rs, "acme-bucket"); b.type = "aws:s3/bucket:Bucket"; b.props.forceDestroy = true; }), "kestra-acme", "forceDestroy"));
+  it("a MinIO bucket with forceDestroy", () =>
+    expectOne(violations(noForceDestroy, (rs) => (find(rs, "acme-eu-bucket").props.forceDestroy = true)), ["kestra-acme-eu", "acme-eu-bucket"], "remove forceDestroy"));
+  it("an AWS bucket with forceDestroy", () => {
+    const shared = platform();
+    const build = () => [...shared, ...tenant("acme", shared, { aws: { prefix: "corp-" } })];
+    expectOne(violations(noForceDestroy, (rs) => (find(rs, "acme-bucket").props.forceDestroy = true), {}, build), ["corp-kestra-acme", "acme-bucket"], "forceDestroy");
+  });
 });
 
 describe("3 docker-socket-and-binds", () => {
-  it("the socket mounted read-write by Traefik", () =>
-    expectOne(broken(dockerSocketAndBinds, base, (rs) => (spec(find(rs, "proxy-traefik")).mounts[0].readOnly = false)), "platform_proxy_traefik", "read-write"));
-  it("the socket mounted by another service", () =>
-    expectOne(broken(dockerSocketAndBinds, base, (rs) => (spec(find(rs, "acme-executor")).mounts = [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }])), "kestra_acme_executor", "only the Traefik service may"));
+  it("Traefik mounting the socket read-write", () =>
+    expectOne(violations(dockerSocketAndBinds, (rs) => (containerSpec(find(rs, "proxy-traefik")).mounts[0].readOnly = false)), ["platform_proxy_traefik", "proxy-traefik"], "readOnly: true"));
+  it("Traefik mounting the socket without readOnly", () =>
+    expectOne(violations(dockerSocketAndBinds, (rs) => delete containerSpec(find(rs, "proxy-traefik")).mounts[0].readOnly), ["platform_proxy_traefik"], "read-write"));
+  it("another service mounting the socket (even read-only)", () =>
+    expectOne(
+      violations(dockerSocketAndBinds, (rs) => (containerSpec(find(rs, "acme-worker")).mounts = [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }])),
+      ["kestra_acme_worker", "acme-worker"],
+      "only the Traefik service may",
+    ));
+  it("a service labelled proxy but not the Traefik service", () =>
+    expectOne(
+      violations(dockerSocketAndBinds, (rs) => {
+        const w = find(rs, "acme-worker");
+        setLabel(w, "kestra-fleet.role", "proxy");
+        containerSpec(w).mounts = [{ type: "bind", source: "/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }];
+      }),
+      ["kestra_acme_worker"],
+      "Docker socket",
+    ));
   it("any other bind mount", () =>
-    expectOne(broken(dockerSocketAndBinds, base, (rs) => spec(find(rs, "acme-postgres")).mounts.push({ type: "bind", source: "/srv/pg", target: "/backup" })), "kestra_acme_postgres", "bind-mounts /srv/pg"));
+    expectOne(violations(dockerSocketAndBinds, (rs) => containerSpec(find(rs, "acme-postgres")).mounts.push({ type: "bind", source: "/srv/pg", target: "/backup" })), ["kestra_acme_postgres", "acme-postgres"], "bind-mounts /srv/pg"));
+  it("a bind mount disguised as a local volume", () =>
+    expectOne(
+      violations(dockerSocketAndBinds, (rs) =>
+        containerSpec(find(rs, "storage-minio")).mounts.push({ type: "volume", source: "x", target: "/host", volumeOptions: { driverName: "local", driverOptions: { type: "none", o: "bind", device: "/etc" } } }),
+      ),
+      ["platform_storage_minio"],
+      "bind-mounts /etc",
+    ));
 });
 
 describe("4 ports-only-proxy", () => {
-  it("a tenant service publishing a port", () =>
-    expectOne(broken(portsOnlyProxy, base, (rs) => (find(rs, "acme-postgres").props.endpointSpec = { ports: [{ targetPort: 5432, publishedPort: 5432 }] })), "kestra_acme_postgres", "publishes port(s) 5432"));
+  it("Postgres publishing 5432", () =>
+    expectOne(violations(portsOnlyProxy, (rs) => (find(rs, "acme-postgres").props.endpointSpec = { ports: [{ targetPort: 5432, publishedPort: 5432, publishMode: "host" }] })), ["kestra_acme_postgres", "acme-postgres"], "publishes port(s) 5432"));
   it("MinIO publishing its console", () =>
-    expectOne(broken(portsOnlyProxy, base, (rs) => (find(rs, "storage-minio").props.endpointSpec = { ports: [{ targetPort: 9001, publishedPort: 9001 }] })), "platform_storage_minio", "9001"));
+    expectOne(violations(portsOnlyProxy, (rs) => (find(rs, "storage-minio").props.endpointSpec = { ports: [{ targetPort: 9001, publishedPort: 9001 }] })), ["platform_storage_minio", "storage-minio"], "9001"));
+  it("a Kestra web service publishing 8081", () =>
+    expectOne(violations(portsOnlyProxy, (rs) => (find(rs, "acme-eu-kestra").props.endpointSpec = { ports: [{ targetPort: 8081 }] })), ["kestra_acme-eu_kestra"], "8081"));
 });
 
 describe("5 service-resources-health", () => {
-  it("no CPU limit", () => expectOne(broken(serviceResourcesHealth, base, (rs) => delete find(rs, "acme-kestra").props.taskSpec.resources.limits.nanoCpus), "kestra_acme_kestra", "CPU limit"));
-  it("no memory limit", () => expectOne(broken(serviceResourcesHealth, base, (rs) => delete find(rs, "acme-kestra").props.taskSpec.resources.limits.memoryBytes), "kestra_acme_kestra", "memory limit"));
-  it("no health check", () => expectOne(broken(serviceResourcesHealth, base, (rs) => delete spec(find(rs, "acme-kestra")).healthcheck), "kestra_acme_kestra", "health check"));
-  it("a disabled health check", () => expectOne(broken(serviceResourcesHealth, base, (rs) => (spec(find(rs, "acme-kestra")).healthcheck.tests = ["NONE"])), "kestra_acme_kestra", "health check"));
-  it("no restart policy", () => expectOne(broken(serviceResourcesHealth, base, (rs) => delete find(rs, "acme-kestra").props.taskSpec.restartPolicy), "kestra_acme_kestra", "restart policy"));
+  it("no CPU limit", () => expectOne(violations(serviceResourcesHealth, (rs) => delete find(rs, "acme-kestra").props.taskSpec.resources.limits.nanoCpus), ["kestra_acme_kestra", "acme-kestra"], "no CPU limit"));
+  it("no memory limit", () => expectOne(violations(serviceResourcesHealth, (rs) => (find(rs, "acme-worker").props.taskSpec.resources.limits.memoryBytes = 0)), ["kestra_acme_worker"], "no memory limit"));
+  it("no resources at all", () => expect(violations(serviceResourcesHealth, (rs) => delete find(rs, "storage-minio").props.taskSpec.resources)).toHaveLength(2));
+  it("no health check", () => expectOne(violations(serviceResourcesHealth, (rs) => delete containerSpec(find(rs, "acme-postgres")).healthcheck), ["kestra_acme_postgres"], "no health check"));
+  it("an empty health check", () => expectOne(violations(serviceResourcesHealth, (rs) => (containerSpec(find(rs, "acme-postgres")).healthcheck.tests = [])), ["kestra_acme_postgres"], "no health check"));
+  it("a disabled health check (NONE)", () => expectOne(violations(serviceResourcesHealth, (rs) => (containerSpec(find(rs, "proxy-traefik")).healthcheck.tests = ["NONE"])), ["platform_proxy_traefik"], "not NONE"));
+  it("no restart policy", () => expectOne(violations(serviceResourcesHealth, (rs) => delete find(rs, "acme-executor").props.taskSpec.restartPolicy), ["kestra_acme_executor", "acme-executor"], "no restart policy"));
+  it("restart condition none", () => expectOne(violations(serviceResourcesHealth, (rs) => (find(rs, "acme-executor").props.taskSpec.restartPolicy.condition = "none")), ["kestra_acme_executor"], 'restart condition "none"'));
 });
 
 describe("6 pinned-images", () => {
-  it("latest", () => expectOne(broken(pinnedImages, base, (rs) => (spec(find(rs, "acme-postgres")).image = "postgres:latest")), "kestra_acme_postgres", "'latest' floats"));
-  it("no tag", () => expectOne(broken(pinnedImages, base, (rs) => (spec(find(rs, "acme-postgres")).image = "postgres")), "kestra_acme_postgres", "without a tag"));
-  it("a digest is pinned, even with latest", () => expect(broken(pinnedImages, base, (rs) => (spec(find(rs, "acme-postgres")).image = `postgres:latest@sha256:${"a".repeat(64)}`))).toEqual([]));
+  it("latest", () => expectOne(violations(pinnedImages, (rs) => (containerSpec(find(rs, "acme-postgres")).image = "postgres:latest")), ["kestra_acme_postgres", "acme-postgres"], "latest floats"));
+  it("no tag", () => expectOne(violations(pinnedImages, (rs) => (containerSpec(find(rs, "proxy-traefik")).image = "traefik")), ["platform_proxy_traefik"], "without a tag"));
+  it("no tag behind a registry port", () => expectOne(violations(pinnedImages, (rs) => (containerSpec(find(rs, "acme-kestra")).image = "registry.local:5000/kestra/kestra")), ["kestra_acme_kestra"], "without a tag"));
+  it("an invalid reference", () => expectOne(violations(pinnedImages, (rs) => (containerSpec(find(rs, "acme-kestra")).image = "kestra/kestra:")), ["kestra_acme_kestra"], "invalid image reference"));
+  it("a digest pins, with or without a tag; a registry port is not a tag", () => {
+    const digest = `sha256:${"a".repeat(64)}`;
+    for (const image of [`postgres@${digest}`, `postgres:latest@${digest}`, "registry.local:5000/kestra/kestra:v1.3.37", "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"]) {
+      expect(violations(pinnedImages, (rs) => (containerSpec(find(rs, "acme-postgres")).image = image)), image).toEqual([]);
+    }
+  });
 });
 
 describe("7 no-secret-env", () => {
-  for (const name of ["POSTGRES_PASSWORD", "SECRET_GIT_TOKEN", "MINIO_ROOT_PASSWORD", "AWS_SECRET_ACCESS_KEY", "API_KEY"]) {
-    it(`a ${name} variable`, () => expectOne(broken(noSecretEnv, base, (rs) => (spec(find(rs, "acme-executor")).env[name] = "x")), "kestra_acme_executor", name));
+  for (const name of ["POSTGRES_PASSWORD", "PGPASSWD", "SECRET_GIT_TOKEN", "MINIO_ROOT_PASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "API_KEY", "ENCRYPTION_KEY", "GIT_SSH_PRIVATE", "GIT_PASSPHRASE", "GCP_CREDENTIALS", "CF_APIKEY", "kestra_token"]) {
+    it(`a ${name} variable`, () => expectOne(violations(noSecretEnv, (rs) => (containerSpec(find(rs, "acme-executor")).env[name] = "x")), ["kestra_acme_executor", "acme-executor", name], `${name}_FILE`));
   }
-  it("a *_FILE pointer is fine", () => expect(check(noSecretEnv, base)).toEqual([]));
-  it("a Pulumi secret inside the task spec", () => expectOne(broken(noSecretEnv, base, (rs) => find(rs, "acme-kestra").secretInputs.push("taskSpec")), "kestra_acme_kestra", "Pulumi secret inside taskSpec"));
-  it("a Pulumi secret in labels", () => expectOne(broken(noSecretEnv, base, (rs) => find(rs, "acme-kestra").secretInputs.push("labels")), "kestra_acme_kestra", "inside labels"));
+  it("names that are not credentials, and *_FILE pointers", () => {
+    expect(violations(noSecretEnv, (rs) => Object.assign(containerSpec(find(rs, "acme-executor")).env, { MONKEY: "1", KEYCLOAK_URL: "https://id", JAVA_OPTS: "-Xmx1g", PWD: "/app", SECRET_KEY_FILE: "/run/secrets/k" }))).toEqual([]);
+  });
+  it("a password inside a URL", () =>
+    expectOne(violations(noSecretEnv, (rs) => (containerSpec(find(rs, "acme-worker")).env.DATABASE_URL = "postgres://kestra:hunter2@postgres:5432/kestra")), ["kestra_acme_worker", "DATABASE_URL"], "URL with a password"));
+  for (const input of ["taskSpec", "labels", "endpointSpec"]) {
+    it(`a Pulumi secret inside ${input}`, () => expectOne(violations(noSecretEnv, (rs) => find(rs, "acme-kestra").secretInputs.push(input)), ["kestra_acme_kestra", "acme-kestra"], `secret inside its ${input} input`));
+  }
+  it("a secret registry auth is fine (not part of the spec)", () => expect(violations(noSecretEnv, (rs) => find(rs, "acme-kestra").secretInputs.push("auth"))).toEqual([]));
 });
 
 describe("8 postgres-single-pinned", () => {
-  it("two replicas", () => expectOne(broken(postgresSinglePinned, base, (rs) => (find(rs, "acme-postgres").props.mode = { replicated: { replicas: 2 } })), "kestra_acme_postgres", "exactly one replica"));
-  it("global mode", () => expectOne(broken(postgresSinglePinned, base, (rs) => (find(rs, "acme-postgres").props.mode = { global: true })), "kestra_acme_postgres", "global mode"));
-  it("no placement constraint", () => expectOne(broken(postgresSinglePinned, base, (rs) => (find(rs, "acme-postgres").props.taskSpec.placement = { constraints: [] })), "kestra_acme_postgres", "placement constraint"));
-  it("a constraint that does not pin a node", () => expectOne(broken(postgresSinglePinned, base, (rs) => (find(rs, "acme-postgres").props.taskSpec.placement = { constraints: ["node.role == worker"] })), "kestra_acme_postgres", "placement constraint"));
+  const pg = "acme-postgres";
+  const names = ["kestra_acme_postgres", pg];
+  it("two replicas", () => expectOne(violations(postgresSinglePinned, (rs) => (find(rs, pg).props.mode = { replicated: { replicas: 2 } })), names, "runs 2 replicas", urnOfBase(pg)));
+  it("zero replicas", () => expectOne(violations(postgresSinglePinned, (rs) => (find(rs, pg).props.mode.replicated.replicas = 0)), names, "runs 0 replicas"));
+  it("global mode", () => expectOne(violations(postgresSinglePinned, (rs) => (find(rs, pg).props.mode = { global: true })), names, "global mode"));
+  it("start-first updates", () => expectOne(violations(postgresSinglePinned, (rs) => (find(rs, pg).props.updateConfig.order = "start-first")), names, "updateConfig.order start-first"));
+  it("start-first rollbacks", () => expectOne(violations(postgresSinglePinned, (rs) => (find(rs, pg).props.rollbackConfig.order = "start-first")), names, "rollbackConfig.order"));
+  it("no placement constraint", () => expectOne(violations(postgresSinglePinned, (rs) => (find(rs, pg).props.taskSpec.placement = { constraints: [] })), names, "no placement constraint"));
+  it("a constraint that pins no node", () => expectOne(violations(postgresSinglePinned, (rs) => (find(rs, pg).props.taskSpec.placement.constraints = ["node.role == worker"])), names, "placement constraint"));
+  it("a node-label constraint pins", () => expect(violations(postgresSinglePinned, (rs) => (find(rs, pg).props.taskSpec.placement.constraints = ["node.labels.kestra.pg-acme == true"]))).toEqual([]));
   it("attached to the storage network", () =>
-    expectOne(broken(postgresSinglePinned, base, (rs) => find(rs, "acme-postgres").props.taskSpec.networksAdvanceds.push({ id: find(rs, "storage-network").id })), "kestra_acme_postgres", "net_storage"));
+    expectOne(violations(postgresSinglePinned, (rs) => find(rs, pg).props.taskSpec.networksAdvanceds.push({ id: idOf("storage-network") })), [...names, "net_storage"], "only to its own tenant's private network"));
+  it("attached to the public network", () =>
+    expectOne(violations(postgresSinglePinned, (rs) => find(rs, pg).props.taskSpec.networksAdvanceds.push({ id: idOf("proxy-public-network") })), [...names, "network_swarm_public"], "own tenant's private network"));
+  it("attached to the other tenant's private network (found by dependency, ids unknown)", () =>
+    expectOne(
+      violations(postgresSinglePinned, (rs) => {
+        const s = find(rs, pg);
+        s.props.taskSpec.networksAdvanceds = [{}, {}];
+        s.propertyDependencies.taskSpec = [urn(rs, "acme-private-network"), urn(rs, "acme-eu-private-network")];
+      }),
+      [...names, "net_acme-eu_private"],
+      "own tenant's private network",
+    ));
+  it("without a tenant label", () => expect(violations(postgresSinglePinned, (rs) => setLabel(find(rs, pg), "kestra-fleet.tenant", undefined)).map((v) => v.message).join("\n")).toContain("carries no kestra-fleet.tenant label"));
 });
 
 describe("9 traefik-labels-scope", () => {
-  it("router labels on a backend", () => expectOne(broken(traefikLabelsScope, base, (rs) => setLabel(find(rs, "acme-executor"), "traefik.enable", "true")), "kestra_acme_executor", "carries Traefik labels"));
-  it("router labels on Postgres", () => expectOne(broken(traefikLabelsScope, base, (rs) => setLabel(find(rs, "acme-postgres"), "traefik.http.routers.x.rule", "Host(`x`)")), "kestra_acme_postgres", "carries Traefik labels"));
-  it("a route to the management port", () =>
-    expectOne(broken(traefikLabelsScope, base, (rs) => setLabel(find(rs, "acme-kestra"), "traefik.http.services.kestra-acme.loadbalancer.server.port", "8081")), "kestra_acme_kestra", "port 8081"));
+  it("Traefik labels on a backend", () =>
+    expectOne(violations(traefikLabelsScope, (rs) => setLabel(find(rs, "acme-executor"), "traefik.enable", "true")), ["kestra_acme_executor", "acme-executor"], "role backend) carries Traefik labels"));
+  it("a router on a worker", () => expectOne(violations(traefikLabelsScope, (rs) => setLabel(find(rs, "acme-eu-worker"), "traefik.http.routers.x.rule", "Host(`x`)")), ["kestra_acme-eu_worker"], "carries Traefik labels"));
+  it("a router on Postgres", () => expectOne(violations(traefikLabelsScope, (rs) => setLabel(find(rs, "acme-postgres"), "traefik.http.routers.pg.rule", "Host(`pg`)")), ["kestra_acme_postgres"], "role postgres"));
+  it("Traefik labels on a service without role", () =>
+    expectOne(violations(traefikLabelsScope, (rs) => setLabel(find(rs, "acme-kestra"), "kestra-fleet.role", undefined)), ["kestra_acme_kestra"], "role none) carries Traefik labels"));
+  it("a route to the management port on a web service", () =>
+    expectOne(violations(traefikLabelsScope, (rs) => setLabel(find(rs, "acme-kestra"), "traefik.http.services.kestra-acme.loadbalancer.server.port", "8081")), ["kestra_acme_kestra", "acme-kestra"], "port 8081"));
+  it("a second service on the management port", () =>
+    expectOne(violations(traefikLabelsScope, (rs) => setLabel(find(rs, "acme-kestra"), "traefik.http.services.mgmt.loadbalancer.server.port", "8081")), ["kestra_acme_kestra"], "never route it"));
+  it("a route to 8081 from a platform service", () =>
+    expectOne(violations(traefikLabelsScope, (rs) => setLabel(find(rs, "storage-minio"), "traefik.http.services.minio-admin.loadbalancer.server.port", "8081")), ["platform_storage_minio"], "port 8081"));
   it("a web service routed to another port", () =>
-    expectOne(broken(traefikLabelsScope, base, (rs) => setLabel(find(rs, "acme-kestra"), "traefik.http.services.kestra-acme.loadbalancer.server.port", "9000")), "kestra_acme_kestra", "routes to port 9000"));
+    expectOne(violations(traefikLabelsScope, (rs) => setLabel(find(rs, "acme-kestra"), "traefik.http.services.kestra-acme.loadbalancer.server.port", "9000")), ["kestra_acme_kestra"], "routed to 8080 only"));
+  it("a web service without port label", () =>
+    expectOne(violations(traefikLabelsScope, (rs) => setLabel(find(rs, "acme-kestra"), "traefik.http.services.kestra-acme.loadbalancer.server.port", undefined)), ["kestra_acme_kestra"], "no port detection"));
+  it("MinIO's admin route on 9000 is fine", () => expect(violations(traefikLabelsScope)).toEqual([]));
 });
 
 describe("10 tenant-router", () => {
   const r = "traefik.http.routers.kestra-acme";
-  it("the web entrypoint", () => expectOne(broken(tenantRouter, base, (rs) => setLabel(find(rs, "acme-kestra"), `${r}.entrypoints`, "web,websecure")), "kestra_acme_kestra", "only websecure"));
-  it("no TLS", () => expectOne(broken(tenantRouter, base, (rs) => setLabel(find(rs, "acme-kestra"), `${r}.tls`, undefined)), "kestra_acme_kestra", "no TLS"));
-  it("no origin lock", () => expectOne(broken(tenantRouter, base, (rs) => setLabel(find(rs, "acme-kestra"), `${r}.middlewares`, "compress@file")), "kestra_acme_kestra", "cloudflare-only@file"));
+  const names = ["kestra_acme_kestra", "acme-kestra"];
+  it("the web entrypoint as well", () => expectOne(violations(tenantRouter, (rs) => setLabel(find(rs, "acme-kestra"), `${r}.entrypoints`, "web,websecure")), names, "entrypoints=websecure only"));
+  it("no entrypoint (all entrypoints)", () => expectOne(violations(tenantRouter, (rs) => setLabel(find(rs, "acme-kestra"), `${r}.entrypoints`, undefined)), names, 'entrypoints ""'));
+  it("no TLS", () => expectOne(violations(tenantRouter, (rs) => setLabel(find(rs, "acme-kestra"), `${r}.tls`, undefined)), names, "has no TLS"));
+  it("TLS false", () => expectOne(violations(tenantRouter, (rs) => setLabel(find(rs, "acme-kestra"), `${r}.tls`, "false")), names, "tls=true"));
+  it("no origin lock", () => expectOne(violations(tenantRouter, (rs) => setLabel(find(rs, "acme-kestra"), `${r}.middlewares`, undefined)), names, "cloudflare-only@file"));
+  it("another middleware instead of the origin lock", () => expectOne(violations(tenantRouter, (rs) => setLabel(find(rs, "acme-kestra"), `${r}.middlewares`, "compress@file")), names, "does not use cloudflare-only@file"));
+  it("the origin lock among others is fine", () => expect(violations(tenantRouter, (rs) => setLabel(find(rs, "acme-kestra"), `${r}.middlewares`, "compress@file, cloudflare-only@file"))).toEqual([]));
+  it("a second router without the lock", () =>
+    expectOne(
+      violations(tenantRouter, (rs) => {
+        const w = find(rs, "acme-kestra");
+        setLabel(w, "traefik.http.routers.backdoor.rule", "Host(`acme.kestra.example.com`) && PathPrefix(`/api`)");
+        setLabel(w, "traefik.http.routers.backdoor.entrypoints", "websecure");
+        setLabel(w, "traefik.http.routers.backdoor.tls", "true");
+      }),
+      ["router backdoor", "kestra_acme_kestra"],
+      "cloudflare-only@file",
+    ));
+  it("a router without Host rule", () => expectOne(violations(tenantRouter, (rs) => setLabel(find(rs, "acme-kestra"), `${r}.rule`, "PathPrefix(`/`)")), names, "no Host("));
+  it("a TCP router", () => expectOne(violations(tenantRouter, (rs) => setLabel(find(rs, "acme-kestra"), "traefik.tcp.routers.raw.rule", "HostSNI(`*`)")), names, "tcp router raw"));
   it("no router at all", () =>
-    expectOne(broken(tenantRouter, base, (rs) => { const w = find(rs, "acme-kestra"); w.props.labels = w.props.labels.filter((l: { label: string }) => !l.label.startsWith("traefik.http.routers.")); }), "kestra_acme_kestra", "without a Traefik router"));
+    expectOne(
+      violations(tenantRouter, (rs) => {
+        const w = find(rs, "acme-eu-kestra");
+        w.props.labels = w.props.labels.filter((l: { label: string }) => !l.label.startsWith("traefik."));
+      }),
+      ["kestra_acme-eu_kestra"],
+      "without a Traefik router",
+    ));
+  it("traefik.enable missing", () => expectOne(violations(tenantRouter, (rs) => setLabel(find(rs, "acme-kestra"), "traefik.enable", undefined)), names, "traefik.enable=true"));
+  it("no traefik.swarm.network", () => expectOne(violations(tenantRouter, (rs) => setLabel(find(rs, "acme-kestra"), "traefik.swarm.network", undefined)), names, "network_swarm_public"));
+  it("the wrong traefik.swarm.network", () => expectOne(violations(tenantRouter, (rs) => setLabel(find(rs, "acme-kestra"), "traefik.swarm.network", "net_acme_private")), names, 'traefik.swarm.network="net_acme_private"'));
 });
 
 describe("11 storage-policy-scope", () => {
-  const policy = (rs: PolicyResource[]) => find(rs, "acme-storage-policy");
-  const edit = (rs: PolicyResource[], f: (doc: any) => void) => { const p = policy(rs); const doc = JSON.parse(p.props.policy); f(doc); p.props.policy = JSON.stringify(doc); };
-  it("a wildcard in the bucket part (kestra-a* would open kestra-ab)", () =>
-    expectOne(broken(storagePolicyScope, base, (rs) => edit(rs, (d) => (d.Statement[1].Resource = ["arn:aws:s3:::kestra-a*/*"]))), "kestra-acme", "wildcard in the bucket part"));
-  it("another tenant's bucket", () =>
-    expectOne(broken(storagePolicyScope, base, (rs) => edit(rs, (d) => (d.Statement[0].Resource = ["arn:aws:s3:::kestra-globex"]))), "kestra-acme", "another bucket"));
-  it("a bare * resource", () => expectOne(broken(storagePolicyScope, base, (rs) => edit(rs, (d) => (d.Statement[0].Resource = ["*"]))), "kestra-acme", 'resource "*"'));
-  it("s3:*", () => expectOne(broken(storagePolicyScope, base, (rs) => edit(rs, (d) => (d.Statement[1].Action = ["s3:*"]))), "kestra-acme", '"s3:*"'));
-  it("ListAllMyBuckets", () =>
-    expectOne(broken(storagePolicyScope, base, (rs) => edit(rs, (d) => d.Statement[0].Action.push("s3:ListAllMyBuckets"))), "kestra-acme", "s3:ListAllMyBuckets"));
-  it("a bucket policy action", () =>
-    expectOne(broken(storagePolicyScope, base, (rs) => edit(rs, (d) => d.Statement[0].Action.push("s3:PutBucketPolicy"))), "kestra-acme", "s3:PutBucketPolicy"));
-  it("an admin action", () => expectOne(broken(storagePolicyScope, base, (rs) => edit(rs, (d) => d.Statement.push({ Effect: "Allow", Action: ["admin:*"], Resource: ["arn:aws:s3:::kestra-acme"] }))), "kestra-acme", "admin:*"));
-  it("NotResource", () => expectOne(broken(storagePolicyScope, base, (rs) => edit(rs, (d) => (d.Statement[0].NotResource = ["arn:aws:s3:::x"]))), "kestra-acme", "NotResource"));
+  const policyName = "acme-storage-policy";
+  const names = ["kestra-acme", policyName];
+  const edit = (f: (doc: any) => void) =>
+    violations(storagePolicyScope, (rs) => {
+      const p = find(rs, policyName);
+      const doc = JSON.parse(p.props.policy);
+      f(doc);
+      p.props.policy = JSON.stringify(doc);
+    });
+  it("a wildcard in the bucket part (kestra-acme* also matches kestra-acme-eu)", () =>
+    expectOne(edit((d) => (d.Statement[1].Resource = ["arn:aws:s3:::kestra-acme*/*"])), names, "wildcard in the bucket part"));
+  it("a ? wildcard in the bucket part", () => expectOne(edit((d) => (d.Statement[0].Resource = ["arn:aws:s3:::kestra-acm?"])), names, "wildcard"));
+  it("the other tenant's bucket", () => expectOne(edit((d) => (d.Statement[0].Resource = ["arn:aws:s3:::kestra-acme-eu"])), [...names, "kestra-acme-eu"], "not its own bucket kestra-acme"));
+  it("the other tenant's objects", () => expectOne(edit((d) => d.Statement[1].Resource.push("arn:aws:s3:::kestra-acme-eu/*")), names, "of bucket kestra-acme-eu"));
+  it("a bare * resource", () => expectOne(edit((d) => (d.Statement[0].Resource = "*")), names, 'bare resource "*"'));
+  it("every bucket", () => expectOne(edit((d) => (d.Statement[0].Resource = ["arn:aws:s3:::*"])), names, "wildcard in the bucket part"));
+  it("a resource that is not an S3 ARN", () => expectOne(edit((d) => (d.Statement[0].Resource = ["kestra-acme"])), names, "not an S3 ARN"));
+  it("s3:*", () => expectOne(edit((d) => (d.Statement[1].Action = ["s3:*"])), names, 'action "s3:*"'));
+  it("a bare * action", () => expectOne(edit((d) => (d.Statement[1].Action = "*")), names, 'action "*"'));
+  it("s3:Get* (a wildcard action)", () => expectOne(edit((d) => d.Statement[1].Action.push("s3:Get*")), names, "s3:Get*"));
+  for (const action of ["s3:ListAllMyBuckets", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketAcl", "s3:DeleteBucket", "admin:*", "admin:CreateUser"]) {
+    it(`${action}`, () => expectOne(edit((d) => d.Statement[0].Action.push(action)), names, `action "${action}"`));
+  }
+  it("an extra statement granting admin on another resource", () =>
+    expect(edit((d) => d.Statement.push({ Effect: "Allow", Action: ["admin:*"], Resource: ["arn:minio:admin:::*"] })).length).toBe(2));
+  it("NotResource", () => expectOne(edit((d) => { delete d.Statement[0].Resource; d.Statement[0].NotResource = ["arn:aws:s3:::x"]; }), names, "NotResource/NotAction"));
+  it("NotAction", () => expectOne(edit((d) => { delete d.Statement[0].Action; d.Statement[0].NotAction = ["s3:DeleteBucket"]; }), names, "NotResource/NotAction"));
+  it("an Allow without Resource", () => expectOne(edit((d) => delete d.Statement[0].Resource), names, "without Resource"));
+  it("no statement", () => expectOne(edit((d) => (d.Statement = [])), names, "no statement"));
+  it("not JSON", () => expectOne(violations(storagePolicyScope, (rs) => (find(rs, policyName).props.policy = "{not json")), names, "not valid JSON"));
+  it("a Deny statement may use wildcards; key prefixes inside the bucket and a single statement object are fine", () => {
+    expect(edit((d) => d.Statement.push({ Effect: "Deny", Action: ["s3:*"], Resource: ["*"] }))).toEqual([]);
+    expect(edit((d) => (d.Statement[1].Resource = ["arn:aws:s3:::kestra-acme/main/*"]))).toEqual([]);
+    expect(edit((d) => (d.Statement = d.Statement[1]))).toEqual([]);
+  });
+  it("an unknown policy document (preview) is not judged", () => expect(violations(storagePolicyScope, (rs) => delete find(rs, policyName).props.policy)).toEqual([]));
+  it("an AWS policy naming a prefixed bucket: the policy name is the bucket", () => {
+    const shared = platform();
+    const build = () => [...shared, ...tenant("acme", shared, { aws: { prefix: "corp-" } })];
+    expect(violations(storagePolicyScope, () => {}, {}, build)).toEqual([]);
+    const vs = violations(storagePolicyScope, (rs) => (find(rs, policyName).props.policy = find(rs, policyName).props.policy.replaceAll("corp-kestra-acme", "kestra-acme")), {}, build);
+    expect(vs).toHaveLength(2);
+    expect(vs[0].message).toContain("corp-kestra-acme (acme-storage-policy)");
+  });
 });
 
 describe("12 edge-access", () => {
-  it("a tenant host without DNS record", () => expectOne(broken(edgeAccess, base, (rs) => rs.splice(rs.indexOf(find(rs, "acme-dns-0")), 1)), "acme-kestra-staging.example.com", "no DNS record"));
-  it("a DNS-only tenant record", () => expectOne(broken(edgeAccess, base, (rs) => (find(rs, "acme-dns-0").props.proxied = false)), "acme-dns-0", "not proxied"));
-  it("a tenant host without Access application", () => expectOne(broken(edgeAccess, base, (rs) => (find(rs, "acme-access-app").props.domain = "other.example.com")), "acme-kestra-staging.example.com", "no Access application"));
-  it("an allow policy including everyone", () => expectOne(broken(edgeAccess, base, (rs) => find(rs, "acme-access-allow").props.includes.push({ everyone: {} })), "acme-access-allow", "includes everyone"));
-  it("a bypass policy on the host application", () => {
-    const vs = broken(edgeAccess, base, (rs) => find(rs, "acme-access-app").props.policies.push({ id: find(rs, "globex-access-webhook-bypass").id, precedence: 9 }));
-    expect(vs).toHaveLength(2);
-    expect(messages(vs).join("\n")).toContain("bypass is only for Kestra's webhook paths");
-    expect(messages(vs).join("\n")).toContain("Kestra ACME Corp (staging)");
-  });
-  it("an application without policy", () => expectOne(broken(edgeAccess, base, (rs) => (find(rs, "acme-access-app").props.policies = [])), "acme-access-app", "has no policy"));
-  it("resolves policies by dependency when ids are unknown (preview)", () => {
-    const vs = broken(edgeAccess, base, (rs) => {
-      const app = find(rs, "acme-access-app");
-      app.props.policies = [{ precedence: 1 }];
-      app.propertyDependencies.policies = [find(rs, "globex-access-webhook-bypass").urn];
-    });
-    expect(messages(vs).some((m) => m.includes("bypass is only for Kestra's webhook paths"))).toBe(true);
-  });
+  const host = hostOf("acme");
+  it("a tenant host without DNS record", () => expectOne(violations(edgeAccess, (rs) => remove(rs, "acme-dns-0")), [host, "kestra_acme_kestra"], "has no DNS record", urnOfBase("acme-kestra")));
+  it("a DNS-only tenant record", () => expectOne(violations(edgeAccess, (rs) => (find(rs, "acme-eu-dns-0").props.proxied = false)), [hostOf("acme-eu"), "acme-eu-dns-0"], "proxied: true", urnOfBase("acme-eu-dns-0")));
+  it("a second, unproxied record of a tenant host", () =>
+    expectOne(violations(edgeAccess, (rs) => rs.push({ ...structuredClone(find(rs, "acme-dns-0")), name: "acme-dns-1", urn: "urn:dns1", props: { ...find(rs, "acme-dns-0").props, proxied: false } })), ["acme-dns-1"], "not proxied"));
+  it("the storage admin host may be DNS-only (not a tenant host)", () => expect(violations(edgeAccess)).toEqual([]));
+  it("a tenant host without Access application", () => expectOne(violations(edgeAccess, (rs) => remove(rs, "acme-eu-access-app")), [hostOf("acme-eu"), "kestra_acme-eu_kestra"], "has no Access application"));
+  it("an Access application on another domain", () =>
+    expectOne(violations(edgeAccess, (rs) => { const a = find(rs, "acme-access-app"); a.props.domain = "other.example.com"; a.props.destinations = [{ type: "public", uri: "other.example.com" }]; }), [host], "no Access application"));
+  it("an application whose domain covers only a path does not cover the host", () =>
+    expectOne(violations(edgeAccess, (rs) => { const a = find(rs, "acme-eu-access-app"); a.props.domain = `${hostOf("acme-eu")}/ui/*`; a.props.destinations = []; }), [hostOf("acme-eu")], "no Access application"));
+  it("an allow policy including everyone", () =>
+    expectOne(violations(edgeAccess, (rs) => find(rs, "acme-access-allow").props.includes.push({ everyone: {} })), ["acme allow", "acme-access-allow"], "includes everyone", urnOfBase("acme-access-allow")));
+  it("a non_identity policy including everyone", () =>
+    expectOne(violations(edgeAccess, (rs) => (find(rs, "acme-access-service-token").props.includes = [{ everyone: {} }])), ["acme-access-service-token"], "decision non_identity"));
+  it("the webhook bypass policy attached to the host application", () =>
+    expectOne(
+      violations(edgeAccess, (rs) => find(rs, "acme-access-app").props.policies.push({ id: idOf("acme-access-webhook-bypass"), precedence: 9 })),
+      ["Kestra acme (acme-access-app)", "acme webhooks bypass (acme-access-webhook-bypass)"],
+      "only applications on Kestra's webhook paths",
+      urnOfBase("acme-access-app"),
+    ));
+  it("a bypass decision on the host's own policy", () =>
+    expectOne(violations(edgeAccess, (rs) => (find(rs, "acme-eu-access-allow").props.decision = "bypass")), ["Kestra acme-eu", "acme-eu-access-allow"], "bypass"));
+  it("a webhook application that also covers another path", () =>
+    expectOne(violations(edgeAccess, (rs) => find(rs, "acme-access-webhook-app").props.destinations.push({ type: "public", uri: `${host}/api/v1/main/flows/*` })), ["acme-access-webhook-app"], "bypass policy"));
+  it("a webhook-looking path on the wrong prefix", () =>
+    expectOne(violations(edgeAccess, (rs) => { const a = find(rs, "acme-access-webhook-app"); a.props.domain = `${host}/api/*`; a.props.destinations = [{ type: "public", uri: `${host}/api/*` }]; }), ["acme-access-webhook-app"], "bypass"));
+  it("finds policies by dependency when their ids are unknown (preview)", () =>
+    expectOne(
+      violations(edgeAccess, (rs) => {
+        const app = find(rs, "acme-eu-access-app");
+        app.props.policies = [{ precedence: 1 }, { precedence: 2 }];
+        app.propertyDependencies.policies = [urn(rs, "acme-eu-access-allow"), urn(rs, "acme-access-webhook-bypass")];
+      }),
+      ["acme-eu-access-app", "acme-access-webhook-bypass"],
+      "bypass policy",
+    ));
 });
 
 describe("13 network-isolation", () => {
-  it("a tenant service on another tenant's private network", () =>
-    expectOne(broken(networkIsolation, base, (rs) => find(rs, "acme-kestra").props.taskSpec.networksAdvanceds.push({ id: find(rs, "globex-private-network").id })), "kestra_acme_kestra", "tenant globex"));
-  it("a backend on the public network", () =>
-    expectOne(broken(networkIsolation, base, (rs) => find(rs, "acme-executor").props.taskSpec.networksAdvanceds.push({ id: find(rs, "proxy-public-network").id })), "kestra_acme_executor", "public network"));
-  it("a worker on the public network", () =>
-    expectOne(broken(networkIsolation, base, (rs) => find(rs, "globex-worker").props.taskSpec.networksAdvanceds.push({ id: find(rs, "proxy-public-network").id })), "kestra_globex_worker", "public network"));
-  it("resolves networks by dependency when ids are unknown (preview)", () => {
-    const vs = broken(networkIsolation, base, (rs) => {
-      const s = find(rs, "acme-executor");
-      s.props.taskSpec.networksAdvanceds = [{}, {}];
-      s.propertyDependencies.taskSpec = [find(rs, "acme-private-network").urn, find(rs, "proxy-public-network").urn];
-    });
-    expectOne(vs, "kestra_acme_executor", "public network");
-  });
+  it("a tenant service on the other tenant's private network", () =>
+    expectOne(
+      violations(networkIsolation, (rs) => find(rs, "acme-worker").props.taskSpec.networksAdvanceds.push({ id: idOf("acme-eu-private-network") })),
+      ["kestra_acme_worker", "acme-worker", "net_acme-eu_private", "tenant acme-eu"],
+      "detach it",
+      urnOfBase("acme-worker"),
+    ));
+  it("a platform service on a tenant's private network", () =>
+    expectOne(violations(networkIsolation, (rs) => find(rs, "proxy-traefik").props.taskSpec.networksAdvanceds.push({ id: idOf("acme-private-network") })), ["platform_proxy_traefik", "net_acme_private"], "private network of tenant acme"));
+  for (const [svc, role] of [["acme-executor", "backend"], ["acme-eu-worker", "worker"], ["acme-postgres", "postgres"]]) {
+    it(`a ${role} on the public network`, () =>
+      expectOne(violations(networkIsolation, (rs) => find(rs, svc).props.taskSpec.networksAdvanceds.push({ id: idOf("proxy-public-network") })), [svc, "network_swarm_public"], `(role ${role}) is attached to the public network`));
+  }
+  it("resolves networks by dependency when ids are unknown (preview)", () =>
+    expectOne(
+      violations(networkIsolation, (rs) => {
+        const s = find(rs, "acme-executor");
+        s.props.taskSpec.networksAdvanceds = [{}, {}];
+        s.propertyDependencies.taskSpec = [urn(rs, "acme-private-network"), urn(rs, "proxy-public-network"), urn(rs, "acme-kestra-config")];
+      }),
+      ["kestra_acme_executor"],
+      "public network",
+    ));
+  it("the baseline web services share the public and storage networks legitimately", () => expect(violations(networkIsolation)).toEqual([]));
 });
 
 describe("14 stack-integrity", () => {
-  it("two services with one Docker name", () => expectOne(broken(stackIntegrity, base, (rs) => (find(rs, "globex-kestra").props.name = "kestra_acme_kestra")), "globex-kestra", "same Docker name"));
-  it("a tenant without backend", () => expectOne(broken(stackIntegrity, base, (rs) => rs.splice(rs.indexOf(find(rs, "acme-executor")), 1)), "tenant acme", "0 backend"));
-  it("a tenant without database", () => expectOne(broken(stackIntegrity, base, (rs) => rs.splice(rs.indexOf(find(rs, "acme-postgres")), 1)), "tenant acme", "exactly one database"));
+  it("two services with one Docker name", () =>
+    expectOne(violations(stackIntegrity, (rs) => (find(rs, "acme-eu-worker").props.name = "kestra_acme_worker")), ["kestra_acme_worker (acme-eu-worker)", "acme-worker"], "same name"));
+  it("two volumes with one name", () => expectOne(violations(stackIntegrity, (rs) => (find(rs, "acme-eu-pg-volume").props.name = "pg_acme_data")), ["pg_acme_data", "acme-eu-pg-volume"], "same name"));
+  it("two networks with one name", () => expectOne(violations(stackIntegrity, (rs) => (find(rs, "acme-eu-private-network").props.name = "net_acme_private")), ["net_acme_private"], "same name"));
+  it("two secrets with one name", () => expectOne(violations(stackIntegrity, (rs) => (find(rs, "acme-eu-kestra-config").props.name = find(rs, "acme-kestra-config").props.name)), ["acme-eu-kestra-config"], "same name"));
+  it("two buckets with one name", () => expectOne(violations(stackIntegrity, (rs) => (find(rs, "acme-eu-bucket").props.bucket = "kestra-acme")), ["kestra-acme (acme-eu-bucket)"], "same name"));
+  it("a name shared across types is fine", () => expect(violations(stackIntegrity, (rs) => (find(rs, "acme-pg-volume").props.name = "net_acme_private"))).toEqual([]));
+  it("a tenant without backend", () => expectOne(violations(stackIntegrity, (rs) => remove(rs, "acme-executor")), ["tenant acme ", "kestra_acme_executor"], "0 backend service(s)"));
+  it("a tenant without web service", () => expectOne(violations(stackIntegrity, (rs) => remove(rs, "acme-eu-kestra")), ["tenant acme-eu"], "0 web service(s)"));
+  it("a tenant without database", () => expectOne(violations(stackIntegrity, (rs) => remove(rs, "acme-postgres")), ["tenant acme "], "0 Postgres service(s) and 0 managed database(s)"));
+  it("a tenant with a Postgres service and a managed database", () =>
+    expectOne(violations(stackIntegrity, (rs) => rs.push({ ...structuredClone(find(rs, "acme-pg-volume")), urn: "urn:db", name: "acme-database", type: T.database, props: { name: "kestra_acme", owner: "kestra_acme" } })), ["tenant acme "], "1 Postgres service(s) and 1 managed database(s)"));
   it("a tenant with two web services", () =>
-    expectOne(broken(stackIntegrity, base, (rs) => rs.push({ ...structuredClone(find(rs, "acme-kestra")), urn: "urn:x", name: "acme-kestra-2", props: { ...structuredClone(find(rs, "acme-kestra").props), name: "kestra_acme_kestra2" } })), "tenant acme", "2 web"));
+    expectOne(
+      violations(stackIntegrity, (rs) => {
+        const copy = structuredClone(find(rs, "acme-kestra"));
+        rs.push({ ...copy, urn: "urn:web2", name: "acme-kestra-2", props: { ...copy.props, name: "kestra_acme_kestra2" } });
+      }),
+      ["tenant acme "],
+      "2 web service(s)",
+    ));
+  it("a tenant whose services are all gone but whose network remains", () =>
+    expect(violations(stackIntegrity, (rs) => { for (const s of tenantServices) remove(rs, s); }).map((v) => v.message)).toEqual([
+      "tenant acme has 0 Postgres service(s) and 0 managed database(s) named kestra_acme: exactly one database is expected",
+      "tenant acme has 0 backend service(s): exactly one (kestra_acme_executor) is expected",
+      "tenant acme has 0 web service(s): exactly one (kestra_acme_kestra) is expected",
+    ]));
+  it("a service without role label", () => expectOne(violations(stackIntegrity, (rs) => setLabel(find(rs, "acme-worker"), "kestra-fleet.role", undefined)), ["kestra_acme_worker"], "has no role"));
+  it("a service with an unknown role", () => expectOne(violations(stackIntegrity, (rs) => setLabel(find(rs, "acme-worker"), "kestra-fleet.role", "scheduler")), ["kestra_acme_worker"], 'unknown role "scheduler"'));
+  it("a tenant service without tenant label", () => expectOne(violations(stackIntegrity, (rs) => setLabel(find(rs, "acme-worker"), "kestra-fleet.tenant", undefined)), ["kestra_acme_worker"], "no kestra-fleet.tenant label"));
+  it("a tenant service in another stack namespace", () =>
+    expectOne(violations(stackIntegrity, (rs) => setLabel(find(rs, "acme-worker"), "com.docker.stack.namespace", "kestra_acme-eu")), ["kestra_acme_worker"], "set it to kestra_acme"));
+  it("a platform service with a tenant label", () => expectOne(violations(stackIntegrity, (rs) => setLabel(find(rs, "storage-minio"), "kestra-fleet.tenant", "acme")), ["platform_storage_minio"], "platform services belong to no tenant"));
+  it("a platform service in the wrong stack namespace", () =>
+    expectOne(violations(stackIntegrity, (rs) => setLabel(find(rs, "proxy-traefik"), "com.docker.stack.namespace", "platform_storage")), ["platform_proxy_traefik"], "set it to platform_proxy"));
 });
 
 describe("15 capacity (advisory)", () => {
-  it("passes within capacity, warns beyond it", () => {
-    expect(check(capacity, base, { capacity: { nanoCpus: 64e9, memoryBytes: 256 * 1024 ** 3 } })).toEqual([]);
-    const vs = check(capacity, base, { capacity: { nanoCpus: 1e9, memoryBytes: 1024 ** 3 } });
-    expect(vs.map((v) => v.level)).toEqual(["advisory", "advisory"]);
-    expect(messages(vs).join("\n")).toMatch(/services reserve [0-9.]+ CPUs, the cluster has 1.00/);
+  // The fleet reserves 0.25 + 0.5 (platform) + 2 x 4 x 0.25 CPUs = 2.75 CPUs and 0.25 + 1 + 2 x 4 x 0.5 = 5.25 GiB.
+  const gib = 1024 ** 3;
+  it("no capacity configured: nothing to check", () => expect(violations(capacity)).toEqual([]));
+  it("fits exactly", () => expect(violations(capacity, () => {}, { capacity: { nanoCpus: 2.75e9, memoryBytes: 5.25 * gib } })).toEqual([]));
+  it("too little CPU", () => {
+    const v = expectOne(violations(capacity, () => {}, { capacity: { nanoCpus: 2e9, memoryBytes: 64 * gib } }), [], "services reserve 2.75 CPUs, the cluster has 2.00");
+    expect(v.level).toBe("advisory");
+    expect(v.urn).toBe("");
   });
+  it("too little memory", () => expectOne(violations(capacity, () => {}, { capacity: { nanoCpus: 64e9, memoryBytes: 4 * gib } }), [], "5.3 GiB of memory, the cluster has 4.0 GiB"));
+  it("replicas multiply reservations", () =>
+    expectOne(violations(capacity, (rs) => (find(rs, "acme-worker").props.mode.replicated.replicas = 5), { capacity: { nanoCpus: 3e9, memoryBytes: 64 * gib } }), [], "services reserve 3.75 CPUs"));
 });
 
 describe("16 file-env-secret", () => {
   it("MinIO's root password file not mounted (it would fall back to minioadmin)", () =>
-    expectOne(broken(fileEnvSecret, base, (rs) => (spec(find(rs, "storage-minio")).secrets = spec(find(rs, "storage-minio")).secrets.slice(0, 1))), "platform_storage_minio", "MINIO_ROOT_PASSWORD_FILE"));
+    expectOne(
+      violations(fileEnvSecret, (rs) => containerSpec(find(rs, "storage-minio")).secrets.pop()),
+      ["platform_storage_minio", "storage-minio", "MINIO_ROOT_PASSWORD_FILE=minio_root_password"],
+      "mount the secret at /run/secrets/minio_root_password",
+    ));
   it("a *_FILE variable pointing elsewhere", () =>
-    expectOne(broken(fileEnvSecret, base, (rs) => (spec(find(rs, "acme-postgres")).env.POSTGRES_PASSWORD_FILE = "/run/secrets/pg")), "kestra_acme_postgres", "POSTGRES_PASSWORD_FILE=/run/secrets/pg"));
-});
-
-describe("17 cloudflare-limits (advisory)", () => {
-  it("warns past 50 service tokens and 500 applications", () => {
-    const token = find(base, "globex-service-token");
-    const app = find(base, "acme-access-app");
-    const many = [...base, ...Array.from({ length: 50 }, (_, i) => ({ ...token, urn: `urn:t${i}` })), ...Array.from({ length: 500 }, (_, i) => ({ ...app, urn: `urn:a${i}` }))];
-    const vs = check(cloudflareLimits, many);
-    expect(vs.map((v) => v.level)).toEqual(["advisory", "advisory"]);
-    expect(messages(vs).sort()).toEqual(["504 Access applications exceed Cloudflare's limit of 500 per account", "51 service tokens exceed Cloudflare's limit of 50 per account"]);
+    expectOne(violations(fileEnvSecret, (rs) => (containerSpec(find(rs, "acme-postgres")).env.POSTGRES_PASSWORD_FILE = "/run/secrets/pg")), ["kestra_acme_postgres", "POSTGRES_PASSWORD_FILE=/run/secrets/pg"], "mounts no Swarm secret there"));
+  it("a *_FILE variable pointing at a Swarm config", () =>
+    expectOne(violations(fileEnvSecret, (rs) => (containerSpec(find(rs, "acme-kestra")).env.KESTRA_PASSWORD_FILE = "/usr/local/bin/kestra-fleet-entrypoint.sh")), ["kestra_acme_kestra", "KESTRA_PASSWORD_FILE"], "a Swarm config"));
+  it("a service with *_FILE but no secrets at all", () =>
+    expectOne(violations(fileEnvSecret, (rs) => delete containerSpec(find(rs, "proxy-traefik")).secrets), ["platform_proxy_traefik", "CLOUDFLARE_DNS_API_TOKEN_FILE"], "mounts no Swarm secret"));
+  it("relative and absolute spellings of one path match", () => {
+    expect(violations(fileEnvSecret, (rs) => (containerSpec(find(rs, "storage-minio")).env.MINIO_ROOT_USER_FILE = "/run/secrets/minio_root_user"))).toEqual([]);
+    expect(violations(fileEnvSecret, (rs) => (containerSpec(find(rs, "acme-postgres")).env.POSTGRES_PASSWORD_FILE = "postgres_password"))).toEqual([]);
   });
 });
 
-describe("added rules", () => {
-  it("swarm-objects-roll: a Swarm secret deleted before its replacement", () =>
-    expectOne(broken(swarmObjectsRoll, base, (rs) => (find(rs, "acme-kestra-config").options.deleteBeforeReplace = true)), "acme-kestra-config", "deleted before its replacement"));
-  it("proxy-hardening: exposedByDefault left on", () =>
-    expectOne(broken(proxyHardening, base, (rs) => (spec(find(rs, "proxy-traefik")).args = spec(find(rs, "proxy-traefik")).args.filter((a: string) => !a.includes("exposedByDefault")))), "platform_proxy_traefik", "exposedByDefault"));
-  it("proxy-hardening: insecure API", () =>
-    expectOne(broken(proxyHardening, base, (rs) => spec(find(rs, "proxy-traefik")).args.push("--api.insecure=true")), "platform_proxy_traefik", "insecurely"));
+describe("17 cloudflare-limits (advisory)", () => {
+  const copies = (rs: PolicyResource[], name: string, n: number) => {
+    const r = find(rs, name);
+    for (let i = 0; i < n; i++) rs.push({ ...structuredClone(r), urn: `${r.urn}-${i}`, name: `${r.name}-${i}` });
+  };
+  it("500 applications and 50 tokens are fine", () =>
+    expect(violations(cloudflareLimits, (rs) => { copies(rs, "acme-eu-access-app", 497); copies(rs, "acme-service-token", 49); })).toEqual([]));
+  it("501 applications", () => {
+    const v = expectOne(violations(cloudflareLimits, (rs) => copies(rs, "acme-eu-access-app", 498)), [], "501 Access applications exceed Cloudflare's limit of 500");
+    expect(v.level).toBe("advisory");
+  });
+  it("51 service tokens", () => expectOne(violations(cloudflareLimits, (rs) => copies(rs, "acme-service-token", 50)), [], "51 Access service tokens exceed Cloudflare's limit of 50"));
+});
+
+describe("added: swarm-objects-roll", () => {
+  it("a Swarm secret deleted before its replacement", () =>
+    expectOne(violations(swarmObjectsRoll, (rs) => (find(rs, "acme-kestra-config").options.deleteBeforeReplace = true)), ["kestra_acme_config_0123456789ab", "acme-kestra-config"], "deleteBeforeReplace: false"));
+  it("a Swarm config deleted before its replacement", () =>
+    expectOne(violations(swarmObjectsRoll, (rs) => (find(rs, "proxy-dynamic-config").options.deleteBeforeReplace = true)), ["proxy-dynamic-config"], "deleted before its replacement"));
+  it("volumes are not concerned", () => expect(violations(swarmObjectsRoll, (rs) => (find(rs, "acme-pg-volume").options.deleteBeforeReplace = true))).toEqual([]));
+});
+
+describe("added: proxy-hardening", () => {
+  const args = (rs: PolicyResource[]) => containerSpec(find(rs, "proxy-traefik")).args as string[];
+  it("exposedByDefault left on (by omission)", () =>
+    expectOne(violations(proxyHardening, (rs) => (containerSpec(find(rs, "proxy-traefik")).args = args(rs).filter((a) => !a.includes("exposedByDefault")))), ["platform_proxy_traefik", "proxy-traefik"], "exposedByDefault=false"));
+  it("exposedByDefault=true", () =>
+    expectOne(violations(proxyHardening, (rs) => (containerSpec(find(rs, "proxy-traefik")).args = args(rs).map((a) => a.replace("exposedByDefault=false", "exposedByDefault=true")))), ["platform_proxy_traefik"], "exposedByDefault"));
+  it("--api.insecure", () => expectOne(violations(proxyHardening, (rs) => args(rs).push("--api.insecure")), ["platform_proxy_traefik"], "remove --api.insecure"));
+  it("--api.insecure=true", () => expectOne(violations(proxyHardening, (rs) => args(rs).push("--api.insecure=true")), ["platform_proxy_traefik"], "insecurely"));
+  it("the flag is case-insensitive", () => expect(violations(proxyHardening, (rs) => (containerSpec(find(rs, "proxy-traefik")).args = args(rs).map((a) => a.toLowerCase())))).toEqual([]));
+});
+
+describe("added: runtime-tuning (advisory)", () => {
+  it("Postgres without /dev/shm tmpfs", () => {
+    const v = expectOne(violations(runtimeTuning, (rs) => containerSpec(find(rs, "acme-postgres")).mounts.pop()), ["kestra_acme_postgres", "acme-postgres"], "no tmpfs at /dev/shm");
+    expect(v.level).toBe("advisory");
+  });
+  it("Postgres with the default stop grace period", () => expectOne(violations(runtimeTuning, (rs) => delete containerSpec(find(rs, "acme-postgres")).stopGracePeriod), ["kestra_acme_postgres"], "10s (default)"));
+  it("Postgres with 30s", () => expectOne(violations(runtimeTuning, (rs) => (containerSpec(find(rs, "acme-postgres")).stopGracePeriod = "30s")), ["kestra_acme_postgres"], "at least 60s"));
+  it("a Kestra worker with 1m", () => expectOne(violations(runtimeTuning, (rs) => (containerSpec(find(rs, "acme-worker")).stopGracePeriod = "1m")), ["kestra_acme_worker"], "at least 5m"));
+  it("5m0s and 1h are enough", () => {
+    expect(violations(runtimeTuning, (rs) => (containerSpec(find(rs, "acme-worker")).stopGracePeriod = "5m0s"))).toEqual([]);
+    expect(violations(runtimeTuning, (rs) => (containerSpec(find(rs, "acme-executor")).stopGracePeriod = "1h"))).toEqual([]);
+  });
 });
