@@ -8,7 +8,7 @@ import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import { ProxyStack } from "../stacks/proxy";
 import { StorageStack } from "../stacks/storage";
-import { TenantStack, type ManagedDatabase } from "../stacks/tenant";
+import { TenantStack } from "../stacks/tenant";
 import type { FleetInputs } from "./inputs";
 import { PUBLIC_NETWORK, STORAGE_NETWORK } from "./naming";
 import { readFlowTemplate } from "./render/flow";
@@ -56,23 +56,18 @@ export function defineFleet(inputs: FleetInputs, flowTemplate: string = readFlow
     cloudflare: cf,
   });
 
-  let managed: ManagedDatabase | undefined;
+  let managed: postgresql.Provider | undefined;
   if (settings.managedPostgres && inputs.tenants.some((t) => t.postgres.mode === "managed")) {
     const m = settings.managedPostgres;
-    managed = {
-      provider: new postgresql.Provider("managed-postgres", {
-        host: m.host,
-        port: m.port,
-        username: m.username,
-        password: pulumi.secret(secrets.managedPostgresPassword ?? ""),
-        sslmode: m.sslmode,
-        database: m.database,
-        superuser: false,
-      }),
+    managed = new postgresql.Provider("managed-postgres", {
       host: m.host,
       port: m.port,
+      username: m.username,
+      password: pulumi.secret(secrets.managedPostgresPassword ?? ""),
       sslmode: m.sslmode,
-    };
+      database: m.database,
+      superuser: false,
+    });
   }
 
   const tenants: Record<string, TenantOutputs> = {};
@@ -88,7 +83,7 @@ export function defineFleet(inputs: FleetInputs, flowTemplate: string = readFlow
       cloudflare: cf,
       flowTemplate,
       gitCredential: inputs.gitCredentials[tenant.name],
-      managedDatabase: tenant.postgres.mode === "managed" ? managed : undefined,
+      managedPostgres: tenant.postgres.mode === "managed" ? managed : undefined,
     });
     const out: TenantOutputs = {
       url: ts.url,

@@ -16,7 +16,7 @@ import type { Settings } from "../infra/config/schema";
 import { LABEL_ROLE, MINIO_ALIAS, MINIO_VOLUME, STORAGE_NETWORK, STORAGE_SERVICE, STORAGE_STACK, type TenantNames } from "../infra/naming";
 import { PLATFORM_RESOURCES, swarmResources } from "../infra/profiles";
 import { identityLabels, labelList, storageAdminLabels } from "../infra/render/labels";
-import { minioStorageBlock, s3StorageBlock, storagePolicyJson, type StorageCredentials } from "../infra/render/storage";
+import { minioStorageBlock, s3StorageBlock, storagePolicyJson, tenantBucket, type StorageCredentials } from "../infra/render/storage";
 import { hashedSecret, RESTART_POLICY, secretMount } from "./swarm";
 
 /** What a tenant's Kestra needs from storage. */
@@ -206,7 +206,7 @@ export class TenantBucket extends pulumi.ComponentResource {
     } else {
       const on = { parent: this, provider: args.backend.provider };
       const region = args.settings.storage.aws!.region;
-      const bucketName = `${args.settings.storage.aws!.bucketPrefix}${args.names.bucket}`;
+      const bucketName = tenantBucket(args.settings, args.names.tenant);
       const tags = { "kestra-fleet:tenant": args.names.tenant };
       const bucket = new aws.s3.Bucket(`${t}-bucket`, { bucket: bucketName, forceDestroy: false, tags }, { ...on, ...stateful });
       new aws.s3.BucketPublicAccessBlock(

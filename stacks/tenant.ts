@@ -15,7 +15,7 @@ import { KESTRA_MANAGEMENT_PORT, LABEL_ROLE, LABEL_TENANT, POSTGRES_ALIAS, tenan
 import { javaOpts, PROFILES, swarmResources, type ServiceResources } from "../infra/profiles";
 import { ENTRYPOINT_PATH, ENTRYPOINT_SCRIPT, SECRET_FILE_PREFIX } from "../infra/render/entrypoint";
 import { FLOW_DIR, FLOW_MOUNT, gitSecretNames, gitSyncEnv, gitSyncOf, renderGitSyncFlow } from "../infra/render/flow";
-import { containerDatabase, renderKestraConfig, type KestraConfigInput } from "../infra/render/kestra-config";
+import { renderKestraConfig, tenantDatabase } from "../infra/render/kestra-config";
 import { identityLabels, labelList, tenantWebLabels, type Labels } from "../infra/render/labels";
 import { postgresDataTarget, postgresHealthcheck } from "../infra/render/postgres";
 import type { Tenant } from "../infra/tenants/schema";
@@ -26,13 +26,6 @@ import { hashedConfig, hashedSecret, RESTART_POLICY, secretMount } from "./swarm
 export const KESTRA_CONFIG_FILE = "kestra_application.yml";
 export const KESTRA_CONFIG_PATH = `/run/secrets/${KESTRA_CONFIG_FILE}`;
 export const POSTGRES_PASSWORD_FILE = "postgres_password";
-
-export interface ManagedDatabase {
-  provider: postgresql.Provider;
-  host: string;
-  port: number;
-  sslmode: string;
-}
 
 export interface TenantStackArgs {
   tenant: Tenant;
@@ -47,7 +40,8 @@ export interface TenantStackArgs {
   flowTemplate: string;
   /** The tenant's git credential when its auth is token or ssh (plain: wrapped as secret here). */
   gitCredential?: GitCredential;
-  managedDatabase?: ManagedDatabase;
+  /** Provider of the stack's managed PostgreSQL server (managed mode). */
+  managedPostgres?: postgresql.Provider;
 }
 
 export class TenantStack extends pulumi.ComponentResource {
@@ -87,24 +81,23 @@ export class TenantStack extends pulumi.ComponentResource {
 
     // --- Database -------------------------------------------------------------------------
     const dbPassword = new random.RandomPassword(`${t}-db-password`, { length: 32, special: false }, { parent: this });
-    /** Where Kestra finds its database; the password joins it when the config is rendered. */
-    let database: Omit<KestraConfigInput["database"], "password">;
+    // Where Kestra finds its database; the password joins it when the config is rendered.
+    const database = tenantDatabase(tenant, settings);
     let dbReady: pulumi.Resource[] = [];
     if (tenant.postgres.mode === "managed") {
-      const m = args.managedDatabase;
-      if (!m) throw new Error(`TenantStack ${tenant.name}: managed Postgres needs the managed server's provider`);
+      const provider = args.managedPostgres;
+      if (!provider) throw new Error(`TenantStack ${tenant.name}: managed Postgres needs the managed server's provider`);
       const role = new postgresql.Role(
         `${t}-db-role`,
         { name: n.dbUser, login: true, password: pulumi.secret(dbPassword.result) },
-        { parent: this, provider: m.provider },
+        { parent: this, provider },
       );
       const db = new postgresql.Database(
         `${t}-db`,
         { name: n.database, owner: role.name },
-        { parent: this, provider: m.provider, protect: true, retainOnDelete: true },
+        { parent: this, provider, protect: true, retainOnDelete: true },
       );
       dbReady = [db];
-      database = { host: m.host, port: m.port, name: n.database, username: n.dbUser, sslmode: m.sslmode };
     } else {
       if (!args.dataNode) throw new Error(`TenantStack ${tenant.name}: container Postgres needs its data node's Docker provider`);
       const node = tenant.postgres.node ?? settings.swarm.dataNode;
@@ -147,7 +140,6 @@ export class TenantStack extends pulumi.ComponentResource {
       );
       dbReady = [postgres];
       this.services.postgres = postgres.name;
-      database = containerDatabase(n.database, n.dbUser);
     }
 
     // --- Kestra credentials and configuration ---------------------------------------------

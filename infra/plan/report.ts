@@ -5,9 +5,9 @@ import type { FleetInputs } from "../inputs";
 import { tenantHost, tenantNames, tenantUrl } from "../naming";
 import { accessIncludes, webhookDestinations } from "../render/access";
 import { gitSyncEnv, gitSyncOf, readFlowTemplate, renderGitSyncFlow } from "../render/flow";
-import { containerDatabase, renderKestraConfig } from "../render/kestra-config";
+import { renderKestraConfig, tenantDatabase } from "../render/kestra-config";
 import { tenantWebLabels } from "../render/labels";
-import { minioStorageBlock, s3StorageBlock, storagePolicyDocument } from "../render/storage";
+import { minioStorageBlock, s3StorageBlock, storagePolicyDocument, tenantBucket } from "../render/storage";
 import { composeFor, swarmStacks } from "./compose";
 import type { Plan, PlanResource } from "./run";
 
@@ -85,18 +85,14 @@ export function writeArtifacts(dir: string, plan: Plan, inputs: FleetInputs, sho
       config = Buffer.from(data, "base64").toString("utf8");
     } else {
       const mask = "[secret]";
-      const bucket = inputs.settings.storage.provider === "aws" ? `${inputs.settings.storage.aws!.bucketPrefix}${n.bucket}` : n.bucket;
+      const bucket = tenantBucket(inputs.settings, tenant.name);
       const storage =
         inputs.settings.storage.provider === "aws"
           ? s3StorageBlock(bucket, inputs.settings.storage.aws!.region, { accessKey: mask, secretKey: mask })
           : minioStorageBlock(bucket, { accessKey: n.bucket, secretKey: mask });
-      const managed = inputs.settings.managedPostgres;
       config = renderKestraConfig({
         url: tenantUrl(inputs.settings.hostPattern, tenant.name),
-        database:
-          tenant.postgres.mode === "managed" && managed
-            ? { host: managed.host, port: managed.port, name: n.database, username: n.dbUser, password: mask, sslmode: managed.sslmode }
-            : { ...containerDatabase(n.database, n.dbUser), password: mask },
+        database: { ...tenantDatabase(tenant, inputs.settings), password: mask },
         storage,
         adminEmail: tenant.kestra.adminEmail,
         adminPassword: mask,
@@ -112,8 +108,7 @@ export function writeArtifacts(dir: string, plan: Plan, inputs: FleetInputs, sho
       write(path.join(out, "flows", "admin", "git-sync-flows.yaml"), renderGitSyncFlow(template, sync, !!cred?.passphrase));
       write(path.join(out, "git-sync.env"), Object.entries(gitSyncEnv(sync)).map(([k, v]) => `${k}=${v}`).join("\n"));
     }
-    const bucket = inputs.settings.storage.provider === "aws" ? `${inputs.settings.storage.aws!.bucketPrefix}${n.bucket}` : n.bucket;
-    write(path.join(out, "storage-policy.json"), JSON.stringify(storagePolicyDocument(bucket), null, 2));
+    write(path.join(out, "storage-policy.json"), JSON.stringify(storagePolicyDocument(tenantBucket(inputs.settings, tenant.name)), null, 2));
     write(path.join(out, "traefik-labels.json"), JSON.stringify(tenantWebLabels(n.router, host), null, 2));
     write(
       path.join(out, "access.json"),

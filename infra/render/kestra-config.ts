@@ -4,7 +4,9 @@
  * Keys as Kestra 1.x reads them (see shared/reference/platform-facts.md).
  */
 import { stringify } from "yaml";
-import { POSTGRES_ALIAS, WEBHOOK_PATHS, KESTRA_MANAGEMENT_PORT } from "../naming";
+import type { Settings } from "../config/schema";
+import { POSTGRES_ALIAS, WEBHOOK_PATHS, KESTRA_MANAGEMENT_PORT, tenantNames } from "../naming";
+import type { Tenant } from "../tenants/schema";
 
 export interface KestraConfigInput {
   /** `https://<host>/`. */
@@ -24,9 +26,20 @@ export function jdbcUrl(db: KestraConfigInput["database"]): string {
   return `jdbc:postgresql://${db.host}:${db.port}/${db.name}${query}`;
 }
 
-/** The container Postgres of a tenant, reached through its hyphen-free alias. */
-export function containerDatabase(name: string, username: string): Omit<KestraConfigInput["database"], "password"> {
-  return { host: POSTGRES_ALIAS, port: 5432, name, username };
+export type DatabaseLocation = Omit<KestraConfigInput["database"], "password">;
+
+/**
+ * Where a tenant's Kestra finds its database: its container Postgres through the hyphen-free alias,
+ * or its database on the stack's managed server.
+ */
+export function tenantDatabase(tenant: Tenant, settings: Settings): DatabaseLocation {
+  const n = tenantNames(tenant.name);
+  const m = settings.managedPostgres;
+  if (tenant.postgres.mode === "managed") {
+    if (!m) throw new Error(`tenant ${tenant.name}: managed Postgres needs managedPostgres in the stack config`);
+    return { host: m.host, port: m.port, name: n.database, username: n.dbUser, sslmode: m.sslmode };
+  }
+  return { host: POSTGRES_ALIAS, port: 5432, name: n.database, username: n.dbUser };
 }
 
 export function kestraConfigObject(input: KestraConfigInput): Record<string, unknown> {

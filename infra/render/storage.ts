@@ -2,7 +2,14 @@
  * Storage documents of a tenant: the least-privilege policy of its access key and the
  * `kestra.storage` block of its Kestra config, for either backend. Pure.
  */
-import { MINIO_ALIAS } from "../naming";
+import type { Settings } from "../config/schema";
+import { MINIO_ALIAS, tenantNames } from "../naming";
+
+/** The tenant's bucket: `kestra-<t>`, behind the stack's prefix on AWS (S3 names are global). */
+export function tenantBucket(settings: Settings, tenant: string): string {
+  const bucket = tenantNames(tenant).bucket;
+  return settings.storage.provider === "aws" ? `${settings.storage.aws?.bucketPrefix ?? ""}${bucket}` : bucket;
+}
 
 export const BUCKET_ACTIONS = ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:ListBucketVersions"] as const;
 export const OBJECT_ACTIONS = [

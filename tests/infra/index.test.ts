@@ -19,7 +19,7 @@ async function run(secrets: Record<string, string>) {
   pulumi.runtime.setAllConfig(config, secretKeys);
   process.env.PULUMI_CONFIG_SECRET_KEYS = JSON.stringify(secretKeys);
   vi.resetModules();
-  return { registrations, load: () => import("../../infra/index") };
+  return { registrations, load: () => import("../../infra/index.js") };
 }
 
 afterEach(async () => {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { containerDatabase, renderKestraConfig, type KestraConfigInput } from "../../../infra/render/kestra-config";
+import { renderKestraConfig, type KestraConfigInput } from "../../../infra/render/kestra-config";
 import { minioStorageBlock, s3StorageBlock } from "../../../infra/render/storage";
 
 const base: KestraConfigInput = {
   url: "https://acme-kestra.example.com/",
-  database: { ...containerDatabase("kestra_acme", "kestra_acme"), password: "db-pass" },
+  database: { host: "postgres", port: 5432, name: "kestra_acme", username: "kestra_acme", password: "db-pass" },
   storage: minioStorageBlock("kestra-acme", { accessKey: "kestra-acme", secretKey: "s3-secret" }),
   adminEmail: "ana@acme.com",
   adminPassword: "Admin-Pass1",
