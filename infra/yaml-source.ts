@@ -20,8 +20,12 @@ export function parseYaml(file: string, text: string): { source: YamlSource; err
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
   const errors: Diagnostic[] = doc.errors.map((e) => {
     const pos = lineCounter.linePos(e.pos[0]);
-    const message = e.code === "DUPLICATE_KEY" ? `duplicate key: ${firstLine(e.message)}` : `YAML syntax error: ${firstLine(e.message)}`;
-    return { file, line: pos.line, col: pos.col, field: "", message };
+    if (e.code === "DUPLICATE_KEY") {
+      // Name the repeated key: the text at the error's position, up to its colon.
+      const key = /^\s*([^:#\n]+?)\s*:/.exec(text.slice(e.pos[0]))?.[1] ?? "";
+      return { file, line: pos.line, col: pos.col, field: key, message: "duplicate key: each key may appear once in a mapping" };
+    }
+    return { file, line: pos.line, col: pos.col, field: "", message: `YAML syntax error: ${firstLine(e.message)}` };
   });
   return { source: { file, doc, lineCounter }, errors };
 }
