@@ -2,10 +2,10 @@ import * as fs from "fs";
 import * as path from "path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { planExitCode } from "../../infra/plan/cli";
-import { formatPlan } from "../../infra/plan/report";
-import { runPlan, type Plan } from "../../infra/plan/run";
-import { byName, exampleTenants, labelsOf, NETWORK, ofType, planOk, SERVICE, tenantResources, tenantsDir, tenantYaml, VOLUME, SECRET, CONFIG } from "../helpers";
+import { planExitCode } from "../../../infra/plan/cli";
+import { formatPlan } from "../../../infra/plan/report";
+import { runPlan, type Plan } from "../../../infra/plan/run";
+import { byName, exampleTenants, labelsOf, NETWORK, ofType, planOk, SERVICE, tenantResources, tenantsDir, tenantYaml, VOLUME, SECRET, CONFIG } from "../../helpers";
 
 const stacks = ["staging", "prod"] as const;
 const plans: Record<string, Plan> = {};

@@ -3,8 +3,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { ROOT, tmpDir } from "../files-root";
-import { tenantsDir, tenantYaml } from "../files";
+import { ROOT, tmpDir } from "../../files-root";
+import { tenantsDir, tenantYaml } from "../../files";
 
 function plan(...args: string[]) {
   const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", "infra/plan/cli.ts", ...args], {

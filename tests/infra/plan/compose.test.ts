@@ -3,8 +3,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { composeFor, swarmStacks } from "../../infra/plan/compose";
-import { planOk, tmpDir } from "../helpers";
+import { composeFor, swarmStacks } from "../../../infra/plan/compose";
+import { planOk, tmpDir } from "../../helpers";
 
 const hasDocker = spawnSync("docker", ["--version"]).status === 0;
 
