@@ -8,7 +8,7 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "../infra/config/schema";
 import type { Tenant } from "../infra/tenants/schema";
-import { accessIncludes, webhookDestinations } from "../infra/render/access";
+import { accessIncludes, ingressRecords, webhookDestinations } from "../infra/render/access";
 
 export interface TenantEdgeArgs {
   tenant: Tenant;
@@ -31,15 +31,14 @@ export class TenantEdge extends pulumi.ComponentResource {
     const accountId = settings.cloudflare.accountId;
     const label = `kestra-fleet ${args.stack} ${t}`;
 
-    settings.cloudflare.ingressAddresses.forEach(
-      (address, i) =>
+    ingressRecords(settings.cloudflare.ingressAddresses).forEach(
+      (record, i) =>
         new cloudflare.DnsRecord(
           `${t}-dns-${i}`,
           {
             zoneId: settings.cloudflare.zoneId,
             name: host,
-            type: address.includes(":") ? "AAAA" : "A",
-            content: address,
+            ...record,
             ttl: 1,
             // Access only applies to proxied records.
             proxied: true,

@@ -15,6 +15,7 @@ import * as random from "@pulumi/random";
 import type { Settings } from "../infra/config/schema";
 import { LABEL_ROLE, MINIO_ALIAS, MINIO_VOLUME, STORAGE_NETWORK, STORAGE_SERVICE, STORAGE_STACK, type TenantNames } from "../infra/naming";
 import { PLATFORM_RESOURCES, swarmResources } from "../infra/profiles";
+import { ingressRecords } from "../infra/render/access";
 import { identityLabels, labelList, storageAdminLabels } from "../infra/render/labels";
 import { minioStorageBlock, s3StorageBlock, storagePolicyJson, tenantBucket, type StorageCredentials } from "../infra/render/storage";
 import { hashedSecret, RESTART_POLICY, secretMount } from "./swarm";
@@ -122,15 +123,14 @@ export class StorageStack extends pulumi.ComponentResource implements StorageBac
         { ...on, dependsOn: [volume] },
       );
 
-      const adminDns = args.settings.cloudflare.ingressAddresses.map(
-        (address, i) =>
+      const adminDns = ingressRecords(args.settings.cloudflare.ingressAddresses).map(
+        (record, i) =>
           new cloudflare.DnsRecord(
             `storage-admin-dns-${i}`,
             {
               zoneId: args.settings.cloudflare.zoneId,
               name: cfg.adminHost,
-              type: address.includes(":") ? "AAAA" : "A",
-              content: address,
+              ...record,
               ttl: 1,
               // DNS-only: the Pulumi provider talks S3/admin API, not a browser behind Access.
               proxied: false,

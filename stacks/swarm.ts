@@ -27,6 +27,11 @@ export interface HashedArgs {
   labels: Labels;
 }
 
+/** `<prefix>_<purpose>_<sha256 of content, 12 hex>`. */
+function hashedName(args: HashedArgs, content: pulumi.Output<string>): pulumi.Output<string> {
+  return content.apply((c) => contentName(args.prefix, args.purpose, sha256(c)));
+}
+
 /** A Swarm secret whose data is a Pulumi secret and whose name is hashed from it. */
 export function hashedSecret(logicalName: string, args: HashedArgs, opts: pulumi.CustomResourceOptions): docker.Secret {
   const content = pulumi.secret(pulumi.output(args.content));
@@ -34,7 +39,7 @@ export function hashedSecret(logicalName: string, args: HashedArgs, opts: pulumi
     logicalName,
     {
       // The hash of a secret is not a secret: keep the name readable in plans and `docker secret ls`.
-      name: pulumi.unsecret(content.apply((c) => contentName(args.prefix, args.purpose, sha256(c)))),
+      name: pulumi.unsecret(hashedName(args, content)),
       data: content.apply(base64),
       labels: labelList(args.labels),
     },
@@ -48,7 +53,7 @@ export function hashedConfig(logicalName: string, args: HashedArgs, opts: pulumi
   return new docker.ServiceConfig(
     logicalName,
     {
-      name: content.apply((c) => contentName(args.prefix, args.purpose, sha256(c))),
+      name: hashedName(args, content),
       data: content.apply(base64),
       labels: labelList(args.labels),
     },

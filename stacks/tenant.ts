@@ -15,7 +15,7 @@ import { KESTRA_MANAGEMENT_PORT, LABEL_ROLE, LABEL_TENANT, POSTGRES_ALIAS, tenan
 import { javaOpts, PROFILES, swarmResources, type ServiceResources } from "../infra/profiles";
 import { ENTRYPOINT_PATH, ENTRYPOINT_SCRIPT, SECRET_FILE_PREFIX } from "../infra/render/entrypoint";
 import { FLOW_DIR, FLOW_MOUNT, gitSecretNames, gitSyncEnv, gitSyncOf, renderGitSyncFlow } from "../infra/render/flow";
-import { renderKestraConfig, tenantDatabase } from "../infra/render/kestra-config";
+import { renderKestraConfig, tenantKestraConfigInput } from "../infra/render/kestra-config";
 import { identityLabels, labelList, tenantWebLabels, type Labels } from "../infra/render/labels";
 import { postgresDataTarget, postgresHealthcheck } from "../infra/render/postgres";
 import type { Tenant } from "../infra/tenants/schema";
@@ -81,8 +81,6 @@ export class TenantStack extends pulumi.ComponentResource {
 
     // --- Database -------------------------------------------------------------------------
     const dbPassword = new random.RandomPassword(`${t}-db-password`, { length: 32, special: false }, { parent: this });
-    // Where Kestra finds its database; the password joins it when the config is rendered.
-    const database = tenantDatabase(tenant, settings);
     let dbReady: pulumi.Resource[] = [];
     if (tenant.postgres.mode === "managed") {
       const provider = args.managedPostgres;
@@ -157,15 +155,7 @@ export class TenantStack extends pulumi.ComponentResource {
     const kestraConfig = pulumi
       .all([dbPassword.result, adminPassword.result, encryptionKey.base64, storage.kestraStorage])
       .apply(([dbPass, adminPass, key, storageBlock]) =>
-        renderKestraConfig({
-          url: this.url,
-          database: { ...database, password: dbPass },
-          storage: storageBlock,
-          adminEmail: tenant.kestra.adminEmail,
-          adminPassword: adminPass,
-          encryptionKey: key,
-          webhooksPublic: tenant.access.webhooks === "public",
-        }),
+        renderKestraConfig(tenantKestraConfigInput(tenant, settings, { dbPassword: dbPass, adminPassword: adminPass, encryptionKey: key, storage: storageBlock })),
       );
     const configSecret = hashedSecret(`${t}-kestra-config`, { prefix: n.secretPrefix, purpose: "config", content: kestraConfig, labels: objectLabels }, on);
     const entrypoint = hashedConfig(`${t}-kestra-entrypoint`, { prefix: n.secretPrefix, purpose: "entrypoint", content: ENTRYPOINT_SCRIPT, labels: objectLabels }, on);
@@ -189,11 +179,17 @@ export class TenantStack extends pulumi.ComponentResource {
 
     // --- Kestra services ------------------------------------------------------------------
     const storageNetworks = args.storage.networkId ? [{ id: args.storage.networkId }] : [];
-    const kestraService = (role: ServiceRole, spec: { args: string[]; res: ServiceResources; replicas: number; env?: Record<string, string>; extraSecrets?: typeof gitSecrets; flow?: boolean; networks: { id: pulumi.Input<string> }[]; labels?: Labels; order: "stop-first" | "start-first" }) =>
+    // Logical-name suffix and Docker name of each Kestra service.
+    const kestraNames = {
+      web: { logical: "kestra", docker: n.services.web },
+      backend: { logical: "executor", docker: n.services.backend },
+      worker: { logical: "worker", docker: n.services.worker },
+    } as const;
+    const kestraService = (role: keyof typeof kestraNames, spec: { args: string[]; res: ServiceResources; replicas: number; env?: Record<string, string>; extraSecrets?: typeof gitSecrets; flow?: boolean; networks: { id: pulumi.Input<string> }[]; labels?: Labels; order: "stop-first" | "start-first" }) =>
       new docker.Service(
-        `${t}-${role === "web" ? "kestra" : role === "backend" ? "executor" : "worker"}`,
+        `${t}-${kestraNames[role].logical}`,
         {
-          name: role === "web" ? n.services.web : role === "backend" ? n.services.backend : n.services.worker,
+          name: kestraNames[role].docker,
           labels: labelList({ ...labelsFor(role), ...(spec.labels ?? {}) }),
           mode: { replicated: { replicas: spec.replicas } },
           taskSpec: {

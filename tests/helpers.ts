@@ -4,6 +4,7 @@ import * as path from "path";
 import { parse, stringify } from "yaml";
 import { tmpDir } from "./files";
 import { tenantOf } from "../infra/plan/report";
+import { labelMap } from "../infra/render/labels";
 import { PROJECT_ROOT, runPlan, type Plan, type PlanResource } from "../infra/plan/run";
 
 export const ROOT = PROJECT_ROOT;
@@ -67,9 +68,7 @@ export function tenantResources(plan: Plan, tenant: string): PlanResource[] {
 }
 
 export function labelsOf(r: PlanResource): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const l of (r.inputs.labels as { label: string; value: string }[]) ?? []) out[l.label] = l.value;
-  return out;
+  return labelMap(r.inputs.labels as { label: string; value: string }[] | undefined);
 }
 
 export { tenantsDir, tenantYaml, tmpDir } from "./files";

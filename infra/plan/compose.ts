@@ -6,17 +6,14 @@
  */
 import { stringify } from "yaml";
 import { LABEL_STACK } from "../naming";
+import { labelMap } from "../render/labels";
 import type { Plan, PlanResource } from "./run";
 
 const SERVICE = "docker:index/service:Service";
 
 type Obj = Record<string, any>;
 
-function labels(r: PlanResource): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const l of (r.inputs.labels as { label: string; value: string }[]) ?? []) out[l.label] = l.value;
-  return out;
-}
+const labels = (r: PlanResource) => labelMap(r.inputs.labels as { label: string; value: string }[] | undefined);
 
 const cpus = (nano: number) => String(nano / 1e9);
 const mem = (bytes: number) => `${Math.round(bytes / (1024 * 1024))}M`;

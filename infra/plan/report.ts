@@ -2,12 +2,12 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { FleetInputs } from "../inputs";
-import { tenantHost, tenantNames, tenantUrl } from "../naming";
+import { tenantHost, tenantNames } from "../naming";
 import { accessIncludes, webhookDestinations } from "../render/access";
 import { gitSyncEnv, gitSyncOf, readFlowTemplate, renderGitSyncFlow } from "../render/flow";
-import { renderKestraConfig, tenantDatabase } from "../render/kestra-config";
+import { renderKestraConfig, tenantKestraConfigInput } from "../render/kestra-config";
 import { tenantWebLabels } from "../render/labels";
-import { minioStorageBlock, s3StorageBlock, storagePolicyDocument, tenantBucket } from "../render/storage";
+import { storagePolicyDocument, tenantBucket, tenantStorageBlock } from "../render/storage";
 import { composeFor, swarmStacks } from "./compose";
 import type { Plan, PlanResource } from "./run";
 
@@ -85,20 +85,8 @@ export function writeArtifacts(dir: string, plan: Plan, inputs: FleetInputs, sho
       config = Buffer.from(data, "base64").toString("utf8");
     } else {
       const mask = "[secret]";
-      const bucket = tenantBucket(inputs.settings, tenant.name);
-      const storage =
-        inputs.settings.storage.provider === "aws"
-          ? s3StorageBlock(bucket, inputs.settings.storage.aws!.region, { accessKey: mask, secretKey: mask })
-          : minioStorageBlock(bucket, { accessKey: n.bucket, secretKey: mask });
-      config = renderKestraConfig({
-        url: tenantUrl(inputs.settings.hostPattern, tenant.name),
-        database: { ...tenantDatabase(tenant, inputs.settings), password: mask },
-        storage,
-        adminEmail: tenant.kestra.adminEmail,
-        adminPassword: mask,
-        encryptionKey: mask,
-        webhooksPublic: tenant.access.webhooks === "public",
-      });
+      const storage = tenantStorageBlock(inputs.settings, tenant.name, { accessKey: inputs.settings.storage.provider === "aws" ? mask : n.bucket, secretKey: mask });
+      config = renderKestraConfig(tenantKestraConfigInput(tenant, inputs.settings, { dbPassword: mask, adminPassword: mask, encryptionKey: mask, storage }));
     }
     write(path.join(out, "application.yml"), config);
     write(path.join(out, "stack.yml"), composeFor(plan, n.stack));

@@ -25,3 +25,8 @@ function uniq(xs: string[]): string[] {
 export function webhookDestinations(host: string): string[] {
   return WEBHOOK_PATHS.map((p) => `${host}${p}*`);
 }
+
+/** The records pointing a host at the ingress addresses: A for IPv4, AAAA for IPv6. */
+export function ingressRecords(addresses: readonly string[]): { type: "A" | "AAAA"; content: string }[] {
+  return addresses.map((content) => ({ type: content.includes(":") ? "AAAA" : "A", content }));
+}

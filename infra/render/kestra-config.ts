@@ -5,7 +5,7 @@
  */
 import { stringify } from "yaml";
 import type { Settings } from "../config/schema";
-import { POSTGRES_ALIAS, WEBHOOK_PATHS, KESTRA_MANAGEMENT_PORT, tenantNames } from "../naming";
+import { POSTGRES_ALIAS, WEBHOOK_PATHS, KESTRA_MANAGEMENT_PORT, tenantNames, tenantUrl } from "../naming";
 import type { Tenant } from "../tenants/schema";
 
 export interface KestraConfigInput {
@@ -40,6 +40,28 @@ export function tenantDatabase(tenant: Tenant, settings: Settings): DatabaseLoca
     return { host: m.host, port: m.port, name: n.database, username: n.dbUser, sslmode: m.sslmode };
   }
   return { host: POSTGRES_ALIAS, port: 5432, name: n.database, username: n.dbUser };
+}
+
+/** The generated credentials a tenant's Kestra config holds. */
+export interface KestraCredentials {
+  dbPassword: string;
+  adminPassword: string;
+  encryptionKey: string;
+  /** The `kestra.storage` block, with the tenant's scoped key. */
+  storage: Record<string, unknown>;
+}
+
+/** Everything of a tenant's config that does not come from generated credentials, plus those. */
+export function tenantKestraConfigInput(tenant: Tenant, settings: Settings, creds: KestraCredentials): KestraConfigInput {
+  return {
+    url: tenantUrl(settings.hostPattern, tenant.name),
+    database: { ...tenantDatabase(tenant, settings), password: creds.dbPassword },
+    storage: creds.storage,
+    adminEmail: tenant.kestra.adminEmail,
+    adminPassword: creds.adminPassword,
+    encryptionKey: creds.encryptionKey,
+    webhooksPublic: tenant.access.webhooks === "public",
+  };
 }
 
 export function kestraConfigObject(input: KestraConfigInput): Record<string, unknown> {

@@ -53,3 +53,10 @@ export function labelList(labels: Labels): { label: string; value: string }[] {
     .sort()
     .map((label) => ({ label, value: labels[label] }));
 }
+
+/** The inverse of labelList: a label list (as registered) back to a map. */
+export function labelMap(list: readonly { label: string; value: string }[] | undefined): Labels {
+  const out: Labels = {};
+  for (const l of list ?? []) out[l.label] = l.value;
+  return out;
+}

@@ -81,3 +81,9 @@ export function s3StorageBlock(bucket: string, region: string, creds: StorageCre
     },
   };
 }
+
+/** The tenant's `kestra.storage` block for the stack's backend. */
+export function tenantStorageBlock(settings: Settings, tenant: string, creds: StorageCredentials): Record<string, unknown> {
+  const bucket = tenantBucket(settings, tenant);
+  return settings.storage.provider === "aws" ? s3StorageBlock(bucket, settings.storage.aws!.region, creds) : minioStorageBlock(bucket, creds);
+}
