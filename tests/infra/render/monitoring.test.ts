@@ -30,7 +30,7 @@ import { managementEndpoints } from "../../../infra/render/kestra-config";
 import { tenantNames } from "../../../infra/naming";
 import type { Settings } from "../../../infra/config/schema";
 import { tmpDir } from "../../files";
-import { requireTool } from "../../tools";
+import { AMTOOL_0_28, requirePinnedDeb, requireTool } from "../../tools";
 
 let promtool = "";
 beforeAll(() => {
@@ -292,22 +292,31 @@ describe("Alertmanager", () => {
     const cfg = alertmanagerConfigObject(settings({ receiver: "webhook" })) as any;
     expect(cfg.receivers[0].webhook_configs).toEqual([{ url_file: ALERT_SECRET_FILE, send_resolved: true }]);
   });
-  it("e-mail receivers pass amtool check-config (Debian's Alertmanager 0.25 predates the webhook's url_file, read in v0.28.1's config/notifiers.go)", () => {
-    const amtool = requireTool("amtool", "prometheus-alertmanager");
+  it("e-mail and webhook receivers pass amtool check-config of Alertmanager 0.28.1, the deployed image's version", () => {
+    const amtool = requirePinnedDeb(AMTOOL_0_28);
+    const version = spawnSync(amtool, ["--version"], { encoding: "utf8" });
+    expect(`${version.stdout}${version.stderr}`).toContain("version 0.28.1");
     const dir = tmpDir("kf-am-");
+    // amtool reads url_file and auth_password_file: they must exist.
+    const secret = path.join(dir, "alert_receiver_secret");
+    fs.writeFileSync(secret, "https://hooks.example.com/alerts\n");
     for (const [i, alerts] of [
       { receiver: "email", to: "ops@example.com", from: "am@example.com", smarthost: "smtp.example.com:587", username: "am" },
       { receiver: "email", to: "ops@example.com", from: "am@example.com", smarthost: "smtp.example.com:25" },
+      { receiver: "webhook" },
     ].entries()) {
       const file = path.join(dir, `am${i}.yml`);
-      fs.writeFileSync(file, renderAlertmanagerConfig(settings(alerts)));
+      fs.writeFileSync(file, renderAlertmanagerConfig(settings(alerts)).split(ALERT_SECRET_FILE).join(secret));
       const r = spawnSync(amtool, ["check-config", file], { encoding: "utf8" });
       expect(`${r.stdout}${r.stderr}`).toContain("SUCCESS");
       expect(r.status).toBe(0);
     }
-    // The check can fail.
-    fs.writeFileSync(path.join(dir, "bad.yml"), renderAlertmanagerConfig(settings({ receiver: "email", to: "ops@example.com", from: "am@example.com", smarthost: "smtp.example.com:587" })).replace("receiver: operators", "receiver: nobody"));
+    // The check can fail: a route to a receiver that does not exist, an unknown field.
+    const good = renderAlertmanagerConfig(settings({ receiver: "webhook" })).split(ALERT_SECRET_FILE).join(secret);
+    fs.writeFileSync(path.join(dir, "bad.yml"), good.replace("receiver: operators", "receiver: nobody"));
     expect(spawnSync(amtool, ["check-config", path.join(dir, "bad.yml")]).status).not.toBe(0);
+    fs.writeFileSync(path.join(dir, "bad2.yml"), good.replace("url_file:", "url_fiel:"));
+    expect(spawnSync(amtool, ["check-config", path.join(dir, "bad2.yml")]).status).not.toBe(0);
   }, 320_000);
 
   it("e-mail: the SMTP password from the secret file, none without a user", () => {
