@@ -105,6 +105,12 @@ export const RELAY_WEB_PORT = 8082;
 /** Traefik's metrics entry point (not published: reachable on its overlays only). */
 export const TRAEFIK_METRICS_PORT = 8082;
 export const ENTRYPOINT_METRICS = "metrics";
+/**
+ * Traefik's metrics are served only through a router on the metrics entry point behind basic auth
+ * (`--metrics.prometheus.manualRouting=true`); the htpasswd file of that middleware is this Swarm
+ * secret file of the Traefik service (infra/render/traefik.ts).
+ */
+export const TRAEFIK_METRICS_USERS_FILE = "/run/secrets/traefik_metrics_users";
 
 /** Kestra's webhook paths (with and without the OSS tenant `main`). */
 export const WEBHOOK_PATHS = ["/api/v1/main/executions/webhook/", "/api/v1/executions/webhook/"] as const;

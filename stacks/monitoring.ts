@@ -65,6 +65,7 @@ import {
   renderAlertRules,
   renderPrometheusConfig,
   SCRAPE_PASSWORD_FILE,
+  TRAEFIK_METRICS_PASSWORD_FILE,
 } from "../infra/render/monitoring";
 import { socketProxyContainerSpec } from "../infra/render/socket-proxy";
 import { endpointSpec, hashedConfig, hashedSecret, LOG_DRIVER, networkOptions, RESTART_POLICY, secretMount } from "./swarm";
@@ -96,6 +97,8 @@ export class MonitoringStack extends pulumi.ComponentResource {
   readonly network: docker.Network;
   /** The stack-wide scrape credential's password (a secret), for every tenant's Kestra config. */
   readonly scrapePassword: pulumi.Output<string>;
+  /** The password of Traefik's metrics router (a secret): the proxy turns it into its basic-auth users file. */
+  readonly traefikMetricsPassword: pulumi.Output<string>;
   /** The netrc file (Swarm secret) Kestra's health check authenticates with; one for every tenant. */
   readonly managementNetrc: docker.Secret;
   readonly prometheus: docker.Service;
@@ -173,6 +176,15 @@ export class MonitoringStack extends pulumi.ComponentResource {
       on,
     );
 
+    // Traefik's metrics: a credential of their own, known to Prometheus and (hashed) to Traefik only.
+    const traefikMetrics = new random.RandomPassword("monitoring-traefik-metrics-password", { length: 32, special: false }, { parent: this });
+    this.traefikMetricsPassword = pulumi.secret(traefikMetrics.result);
+    const traefikMetricsSecret = hashedSecret(
+      "monitoring-traefik-metrics-password-secret",
+      { prefix: MONITORING_STACK, purpose: "traefik_metrics_password", content: traefikMetrics.result, labels: objectLabels },
+      on,
+    );
+
     // --- Prometheus's read-only view of the Swarm ------------------------------------------------
     const socketProxy = service("monitoring-socket-proxy", {
       name: MONITORING_SOCKET_PROXY_SERVICE,
@@ -210,7 +222,10 @@ export class MonitoringStack extends pulumi.ComponentResource {
             { configId: promConfig.id, configName: promConfig.name, fileName: PROMETHEUS_CONFIG_FILE, fileMode: 0o444 },
             { configId: rules.id, configName: rules.name, fileName: PROMETHEUS_RULES_FILE, fileMode: 0o444 },
           ],
-          secrets: [secretMount(scrapeSecret, SCRAPE_PASSWORD_FILE.replace("/run/secrets/", ""))],
+          secrets: [
+            secretMount(scrapeSecret, SCRAPE_PASSWORD_FILE.replace("/run/secrets/", "")),
+            secretMount(traefikMetricsSecret, TRAEFIK_METRICS_PASSWORD_FILE.replace("/run/secrets/", "")),
+          ],
           mounts: [{ type: "volume", source: PROMETHEUS_VOLUME, target: PROMETHEUS_DATA_DIR }],
           healthcheck: wget("http://127.0.0.1:9090/-/healthy"),
           // Prometheus flushes its head block on shutdown.

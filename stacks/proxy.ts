@@ -9,11 +9,11 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "../infra/config/schema";
-import { ACME_VOLUME, DOCKER_API_NETWORK, LABEL_ROLE, nodeLocalName, PROXY_SERVICE, PROXY_STACK, PUBLIC_NETWORK, SOCKET_PROXY_SERVICE } from "../infra/naming";
+import { ACME_VOLUME, DOCKER_API_NETWORK, LABEL_ROLE, nodeLocalName, PROXY_SERVICE, PROXY_STACK, PUBLIC_NETWORK, SOCKET_PROXY_SERVICE, TRAEFIK_METRICS_USERS_FILE } from "../infra/naming";
 import { PLATFORM_RESOURCES, swarmResources } from "../infra/profiles";
 import { identityLabels, labelList } from "../infra/render/labels";
 import { socketProxyArgs, socketProxyContainerSpec } from "../infra/render/socket-proxy";
-import { ACME_DIR, DNS_TOKEN_SECRET_FILE, TRAEFIK_DYNAMIC_FILE, traefikArgs, traefikDynamicConfig } from "../infra/render/traefik";
+import { ACME_DIR, DNS_TOKEN_SECRET_FILE, TRAEFIK_DYNAMIC_FILE, traefikArgs, traefikDynamicConfig, traefikMetricsUsers } from "../infra/render/traefik";
 import { endpointSpec, hashedConfig, hashedSecret, LOG_DRIVER, networkOptions, RESTART_POLICY, secretMount } from "./swarm";
 
 export interface ProxyStackArgs {
@@ -25,6 +25,8 @@ export interface ProxyStackArgs {
   proxyNode: docker.Provider;
   /** The monitoring network, when monitoring is on: Traefik joins it to serve its metrics entry point. */
   monitoringNetworkId?: pulumi.Input<string>;
+  /** The password of the metrics router's basic auth (a secret), when monitoring is on. */
+  metricsPassword?: pulumi.Input<string>;
 }
 
 export class ProxyStack extends pulumi.ComponentResource {
@@ -97,6 +99,11 @@ export class ProxyStack extends pulumi.ComponentResource {
 
     const labels = identityLabels(PROXY_STACK, "proxy");
     const dnsToken = hashedSecret("proxy-dns-token", { prefix: PROXY_STACK, purpose: "cf_dns_token", content: args.acmeDnsApiToken, labels }, on);
+    if (settings.monitoring.enabled !== (args.metricsPassword !== undefined)) throw new Error("ProxyStack: the metrics password comes with monitoring, and only with it");
+    // The metrics router's users file (htpasswd, deterministic hash): a secret of Traefik alone.
+    const metricsUsers = args.metricsPassword
+      ? [secretMount(hashedSecret("proxy-metrics-users", { prefix: PROXY_STACK, purpose: "metrics_users", content: pulumi.output(args.metricsPassword).apply(traefikMetricsUsers), labels }, on), TRAEFIK_METRICS_USERS_FILE.replace("/run/secrets/", ""))]
+      : [];
     const dynamic = hashedConfig("proxy-dynamic-config", { prefix: PROXY_STACK, purpose: "dynamic", content: traefikDynamicConfig(settings), labels }, on);
 
     this.service = new docker.Service(
@@ -111,13 +118,14 @@ export class ProxyStack extends pulumi.ComponentResource {
             args: traefikArgs(settings),
             env: { CLOUDFLARE_DNS_API_TOKEN_FILE: DNS_TOKEN_SECRET_FILE },
             mounts: [{ type: "volume", source: ACME_VOLUME, target: ACME_DIR }],
-            secrets: [secretMount(dnsToken, DNS_TOKEN_SECRET_FILE.replace("/run/secrets/", ""))],
+            secrets: [secretMount(dnsToken, DNS_TOKEN_SECRET_FILE.replace("/run/secrets/", "")), ...metricsUsers],
             configs: [{ configId: dynamic.id, configName: dynamic.name, fileName: TRAEFIK_DYNAMIC_FILE, fileMode: 0o444 }],
             healthcheck: { tests: ["CMD", "traefik", "healthcheck", "--ping"], interval: "10s", timeout: "5s", retries: 3, startPeriod: "20s" },
             stopGracePeriod: "30s",
           },
           // The monitoring network (a one-time change of the shared proxy when monitoring is turned on):
-          // Prometheus scrapes the metrics entry point there; it is not published on the nodes.
+          // Prometheus scrapes the metrics entry point there; it is not published on the nodes, and
+          // answers on any network only with the metrics credential (basic auth, traefikDynamicConfig).
           networksAdvanceds: [{ id: this.publicNetwork.id }, { id: this.dockerApiNetwork.id }, ...(args.monitoringNetworkId ? [{ id: args.monitoringNetworkId }] : [])],
           placement: managerPlacement,
           resources: swarmResources(PLATFORM_RESOURCES.traefik),

@@ -34,6 +34,7 @@ import {
   type TenantNames,
 } from "../naming";
 import { socketProxyArgs } from "./socket-proxy";
+import { TRAEFIK_METRICS_USER } from "./traefik";
 
 export const PROMETHEUS_CONFIG_FILE = "/etc/prometheus/prometheus.yml";
 export const PROMETHEUS_RULES_FILE = "/etc/prometheus/rules/kestra-fleet.yml";
@@ -45,6 +46,8 @@ export const ALERTMANAGER_DATA_DIR = "/alertmanager";
 export const SCRAPE_USER = "prometheus";
 /** Prometheus reads the scrape password from this secret file (basic_auth.password_file). */
 export const SCRAPE_PASSWORD_FILE = "/run/secrets/kestra_scrape_password";
+/** Prometheus reads the password of Traefik's metrics router (basic auth) from this secret file. */
+export const TRAEFIK_METRICS_PASSWORD_FILE = "/run/secrets/traefik_metrics_password";
 /** Kestra's health check reads the same credential from this netrc secret file (curl --netrc-file). */
 export const MANAGEMENT_NETRC_FILE = "/run/secrets/kestra_management_netrc";
 /** Alertmanager's receiver secret (webhook URL or SMTP password), a secret file. */
@@ -195,7 +198,9 @@ export function prometheusConfigObject(stack: string): Record<string, unknown> {
       { job_name: "alertmanager", static_configs: [{ targets: [`${ALERTMANAGER_SERVICE}:${ALERTMANAGER_PORT}`] }] },
       kestraJob("backend", RELAY_BACKEND_PORT),
       kestraJob("web", RELAY_WEB_PORT),
-      swarmJob("traefik", "proxy", TRAEFIK_METRICS_PORT),
+      // Traefik's metrics router answers only with its own credential (not the tenants' scrape
+      // credential, which every tenant's Kestra holds): infra/render/traefik.ts.
+      swarmJob("traefik", "proxy", TRAEFIK_METRICS_PORT, { basic_auth: { username: TRAEFIK_METRICS_USER, password_file: TRAEFIK_METRICS_PASSWORD_FILE } }),
       swarmJob("node-exporter", "node-exporter", NODE_EXPORTER_PORT, {}, [{ source_labels: ["__meta_dockerswarm_node_hostname"], target_label: "instance" }]),
       swarmJob("cadvisor", "cadvisor", CADVISOR_PORT, { metric_relabel_configs: CADVISOR_METRIC_RELABEL }, [
         { source_labels: ["__meta_dockerswarm_node_hostname"], target_label: "instance" },

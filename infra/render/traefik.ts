@@ -2,9 +2,10 @@
  * Traefik's static configuration (command-line arguments) and its dynamic file (middlewares).
  * Pure. TLS: ACME with Cloudflare's DNS challenge from the single Traefik instance (see README).
  */
+import { createHash } from "crypto";
 import { stringify } from "yaml";
 import type { Settings } from "../config/schema";
-import { CERT_RESOLVER, ENTRYPOINT_METRICS, ENTRYPOINT_WEB, ENTRYPOINT_WEBSECURE, PUBLIC_NETWORK, TRAEFIK_METRICS_PORT } from "../naming";
+import { CERT_RESOLVER, ENTRYPOINT_METRICS, ENTRYPOINT_WEB, ENTRYPOINT_WEBSECURE, PUBLIC_NETWORK, TRAEFIK_METRICS_PORT, TRAEFIK_METRICS_USERS_FILE } from "../naming";
 import { SOCKET_PROXY_ENDPOINT } from "./socket-proxy";
 
 export const TRAEFIK_DYNAMIC_FILE = "/etc/traefik/dynamic.yml";
@@ -50,22 +51,46 @@ export function traefikArgs(settings: Settings): string[] {
 
 /**
  * Prometheus metrics on an entry point of their own, not published on any node (no port in the
- * service's endpoint spec): reachable only on Traefik's overlays, scraped on the monitoring network.
- * Router labels carry the tenant's router; `traefik_tls_certs_not_after` feeds the certificate alert.
+ * service's endpoint spec). An entry point listens on every interface of the container, the public
+ * overlay included, where every tenant's Kestra web server sits: so the default internal router is
+ * off (`manualRouting`) and the only route to `prometheus@internal` is the file provider's
+ * `metrics` router behind basic auth (traefikDynamicConfig). Router labels carry the tenant's
+ * router; `traefik_tls_certs_not_after` feeds the certificate alert.
  */
 export function traefikMetricsArgs(): string[] {
   return [
     `--entryPoints.${ENTRYPOINT_METRICS}.address=:${TRAEFIK_METRICS_PORT}`,
     "--metrics.prometheus=true",
-    `--metrics.prometheus.entryPoint=${ENTRYPOINT_METRICS}`,
+    "--metrics.prometheus.manualRouting=true",
     "--metrics.prometheus.addRoutersLabels=true",
     "--metrics.prometheus.addServicesLabels=true",
   ];
 }
 
+/** The metrics router and its basic-auth middleware (file provider names). */
+export const METRICS_ROUTER = "metrics";
+export const METRICS_AUTH_MIDDLEWARE = "metrics-auth";
+/** The user Prometheus scrapes Traefik's metrics as. */
+export const TRAEFIK_METRICS_USER = "prometheus";
+
+/**
+ * The htpasswd line of the metrics middleware's users file: `{SHA}` (base64 of the SHA-1 of the
+ * password), a format Traefik's basicAuth accepts (abbot/go-http-auth CheckSecret) and, unlike
+ * bcrypt or apr1 with a random salt, the same text for the same password: no new Swarm secret and
+ * no Traefik restart on every `pulumi up`. Unsalted SHA-1 is adequate for a random 32-character
+ * password; the file is a Swarm secret of Traefik alone anyway.
+ */
+export function traefikMetricsUsers(password: string): string {
+  if (!password) throw new Error("traefikMetricsUsers: empty password");
+  return `${TRAEFIK_METRICS_USER}:{SHA}${createHash("sha1").update(password, "utf8").digest("base64")}\n`;
+}
+
 /**
  * Middlewares: `cloudflare-only` admits only Cloudflare's edge (the TCP peer, not a header), and
- * `storage-admin-allowlist` only the operators' and CI's addresses.
+ * `storage-admin-allowlist` only the operators' and CI's addresses. With monitoring, the `metrics`
+ * router serves `prometheus@internal` on the metrics entry point only, behind `metrics-auth` (basic
+ * auth, users from the secret file TRAEFIK_METRICS_USERS_FILE): no password in this file, a
+ * plain Swarm config.
  */
 export function traefikDynamicConfig(settings: Settings): string {
   const middlewares: Record<string, unknown> = {
@@ -74,5 +99,17 @@ export function traefikDynamicConfig(settings: Settings): string {
   if (settings.storage.provider === "minio" && settings.storage.minio) {
     middlewares["storage-admin-allowlist"] = { ipAllowList: { sourceRange: [...settings.storage.minio.adminAllowList] } };
   }
-  return "# Rendered by kestra-fleet: do not edit.\n" + stringify({ http: { middlewares } }, { lineWidth: 0 });
+  const http: Record<string, unknown> = { middlewares };
+  if (settings.monitoring.enabled) {
+    middlewares[METRICS_AUTH_MIDDLEWARE] = { basicAuth: { usersFile: TRAEFIK_METRICS_USERS_FILE, realm: "traefik-metrics" } };
+    http.routers = {
+      [METRICS_ROUTER]: {
+        entryPoints: [ENTRYPOINT_METRICS],
+        rule: "PathPrefix(`/metrics`)",
+        service: "prometheus@internal",
+        middlewares: [METRICS_AUTH_MIDDLEWARE],
+      },
+    };
+  }
+  return "# Rendered by kestra-fleet: do not edit.\n" + stringify({ http }, { lineWidth: 0 });
 }

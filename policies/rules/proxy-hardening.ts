@@ -1,3 +1,4 @@
+import { TRAEFIK_METRICS_USERS_FILE } from "../../infra/naming";
 import { containerSpecOf, display, isTraefik, type ResourceRule } from "../model";
 
 /** `--key=value` / `--key` arguments of a container, keys lower-cased. */
@@ -12,12 +13,17 @@ function flags(args: unknown[]): Map<string, string> {
 
 /**
  * Added rule: Traefik routes only services that opt in (`exposedByDefault` is true by default: every
- * service with a port would be routed, Postgres included), and its API is never served insecurely.
+ * service with a port would be routed, Postgres included), its API is never served insecurely, and
+ * its Prometheus metrics are never served by the default internal router: an entry point listens on
+ * every network of the container (the public overlay, shared with every tenant's web server,
+ * included), so metrics need `manualRouting` (the fleet's own router, behind basic auth) and the
+ * basic-auth users file mounted as a secret.
  */
 export const proxyHardening: ResourceRule = {
   kind: "resource",
   name: "proxy-hardening",
-  description: "The Traefik service sets --providers.swarm.exposedByDefault=false and not --api.insecure.",
+  description:
+    "The Traefik service sets --providers.swarm.exposedByDefault=false and not --api.insecure; with --metrics.prometheus, it sets --metrics.prometheus.manualRouting=true and mounts the metrics users file as a secret.",
   level: "mandatory",
   check(r, report) {
     if (!isTraefik(r)) return;
@@ -29,6 +35,19 @@ export const proxyHardening: ResourceRule = {
     }
     if (f.has("api.insecure") && f.get("api.insecure") !== "false") {
       report(`${display(r)} serves its API and dashboard insecurely: remove --api.insecure and route api@internal behind authentication`);
+    }
+    const metrics = [...f.keys()].some((k) => k.startsWith("metrics.prometheus")) && f.get("metrics.prometheus") !== "false";
+    if (metrics) {
+      if (f.get("metrics.prometheus.manualrouting") !== "true") {
+        report(
+          `${display(r)} serves Prometheus metrics through the default internal router, unauthenticated on every network Traefik is on (the public overlay included): ` +
+            "set --metrics.prometheus.manualRouting=true and route prometheus@internal behind basic auth (infra/render/traefik.ts)",
+        );
+      }
+      const secrets = c.secrets as { fileName?: string }[] | undefined;
+      if (secrets !== undefined && !secrets.some((s) => s?.fileName === TRAEFIK_METRICS_USERS_FILE)) {
+        report(`${display(r)} serves Prometheus metrics without the basic-auth users file ${TRAEFIK_METRICS_USERS_FILE} (a Swarm secret): the metrics router would have no credential`);
+      }
     }
   },
 };

@@ -164,6 +164,7 @@ export function platform(): PolicyResource[] {
   const acmeVolume = resource(T.volume, "proxy-acme-volume", { name: ACME_VOLUME, driver: "local", labels: labels({ [LABEL_STACK]: PROXY_STACK }) }, STATEFUL);
   const minioVolume = resource(T.volume, "storage-minio-volume", { name: MINIO_VOLUME, driver: "local", labels: labels({ [LABEL_STACK]: STORAGE_STACK }) }, STATEFUL);
   const dnsToken = resource(T.secret, "proxy-dns-token", { name: "platform_proxy_dns_token_0123456789ab", data: "dG9rZW4=", labels: [] }, {}, {}, ["data"]);
+  const metricsUsers = resource(T.secret, "proxy-metrics-users", { name: "platform_proxy_metrics_users_0123456789ab", data: "dXNlcnM=", labels: [] }, {}, {}, ["data"]);
   const dynamic = resource(T.config, "proxy-dynamic-config", { name: "platform_proxy_dynamic_0123456789ab", data: "aHR0cDoge30=", labels: [] });
   const minioUser = resource(T.secret, "storage-root-user-secret", { name: "platform_storage_root_user_0123456789ab", data: "dXNlcg==", labels: [] }, {}, {}, ["data"]);
   const minioPassword = resource(T.secret, "storage-root-password-secret", { name: "platform_storage_root_password_0123456789ab", data: "cGFzcw==", labels: [] }, {}, {}, ["data"]);
@@ -192,9 +193,12 @@ export function platform(): PolicyResource[] {
             "--entryPoints.websecure.address=:443",
             "--api.dashboard=false",
             "--ping=true",
+            "--entryPoints.metrics.address=:8082",
+            "--metrics.prometheus=true",
+            "--metrics.prometheus.manualRouting=true",
           ],
           env: { CLOUDFLARE_DNS_API_TOKEN_FILE: "/run/secrets/cloudflare_dns_token" },
-          secrets: [secretMount(dnsToken, "/run/secrets/cloudflare_dns_token")],
+          secrets: [secretMount(dnsToken, "/run/secrets/cloudflare_dns_token"), secretMount(metricsUsers, "/run/secrets/traefik_metrics_users")],
           configs: [{ configId: dynamic.id, configName: dynamic.props.name, fileName: "/etc/traefik/dynamic.yml", fileMode: 0o444 }],
           mounts: [{ type: "volume", source: ACME_VOLUME, target: "/letsencrypt" }],
           healthcheck: { tests: ["CMD", "traefik", "healthcheck", "--ping"], interval: "10s", timeout: "5s", retries: 3, startPeriod: "20s" },
@@ -205,7 +209,7 @@ export function platform(): PolicyResource[] {
       },
     },
     [publicNet, dockerApiNet],
-    [dnsToken, dynamic],
+    [dnsToken, metricsUsers, dynamic],
   );
 
   const socketProxy = service(
@@ -268,7 +272,7 @@ export function platform(): PolicyResource[] {
   minio.props.taskSpec.networksAdvanceds[0].aliases = [MINIO_ALIAS];
 
   const adminDns = resource(T.dns, "storage-admin-dns-0", { zoneId: ZONE, name: STORAGE_ADMIN_HOST, type: "A", content: "203.0.113.10", proxied: false, ttl: 1 });
-  return [publicNet, storageNet, dockerApiNet, acmeVolume, minioVolume, dnsToken, dynamic, minioUser, minioPassword, traefik, socketProxy, minio, adminDns];
+  return [publicNet, storageNet, dockerApiNet, acmeVolume, minioVolume, dnsToken, metricsUsers, dynamic, minioUser, minioPassword, traefik, socketProxy, minio, adminDns];
 }
 
 export interface TenantOptions {

@@ -608,6 +608,27 @@ describe("added: proxy-hardening", () => {
   it("--api.insecure", () => expectOne(violations(proxyHardening, (rs) => args(rs).push("--api.insecure")), ["platform_proxy_traefik"], "remove --api.insecure"));
   it("--api.insecure=true", () => expectOne(violations(proxyHardening, (rs) => args(rs).push("--api.insecure=true")), ["platform_proxy_traefik"], "insecurely"));
   it("the flag is case-insensitive", () => expect(violations(proxyHardening, (rs) => (containerSpec(find(rs, "proxy-traefik")).args = args(rs).map((a) => a.toLowerCase())))).toEqual([]));
+  it("the compliant fixture serves metrics through its own router, with the users file mounted", () => {
+    const rs = fleet();
+    expect(violations(proxyHardening)).toEqual([]);
+    expect(args(rs)).toEqual(expect.arrayContaining(["--metrics.prometheus=true", "--metrics.prometheus.manualRouting=true"]));
+    expect((containerSpec(find(rs, "proxy-traefik")).secrets as { fileName: string }[]).map((s) => s.fileName)).toContain("/run/secrets/traefik_metrics_users");
+  });
+  it("metrics through the default internal router (no manualRouting): unauthenticated on the public overlay", () =>
+    expectOne(violations(proxyHardening, (rs) => (containerSpec(find(rs, "proxy-traefik")).args = args(rs).filter((a) => !a.includes("manualRouting")))), ["platform_proxy_traefik"], "manualRouting=true"));
+  it("manualRouting=false", () =>
+    expectOne(violations(proxyHardening, (rs) => (containerSpec(find(rs, "proxy-traefik")).args = args(rs).map((a) => a.replace("manualRouting=true", "manualRouting=false")))), ["platform_proxy_traefik"], "default internal router"));
+  it("metrics without the users file secret", () =>
+    expectOne(
+      violations(proxyHardening, (rs) => {
+        const c = containerSpec(find(rs, "proxy-traefik"));
+        c.secrets = (c.secrets as { fileName: string }[]).filter((s) => !s.fileName.endsWith("traefik_metrics_users"));
+      }),
+      ["platform_proxy_traefik"],
+      "users file",
+    ));
+  it("no metrics at all: nothing to protect", () =>
+    expect(violations(proxyHardening, (rs) => (containerSpec(find(rs, "proxy-traefik")).args = args(rs).filter((a) => !a.includes("metrics"))))).toEqual([]));
 });
 
 describe("added: runtime-tuning (advisory)", () => {

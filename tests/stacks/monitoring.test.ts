@@ -29,7 +29,7 @@ describe("MonitoringStack", () => {
       expect(byName(three, v).options).toMatchObject({ protect: true, retainOnDelete: true });
       expect(byName(three, v).provider).toMatch(/swarm-node-swarm-node-2$/);
     }
-    expect(c.secrets.map((s: any) => s.fileName)).toEqual(["/run/secrets/kestra_scrape_password"]);
+    expect(c.secrets.map((s: any) => s.fileName)).toEqual(["/run/secrets/kestra_scrape_password", "/run/secrets/traefik_metrics_password"]);
     expect(c.env).toBeUndefined();
   });
 
@@ -63,11 +63,20 @@ describe("MonitoringStack", () => {
     }
   });
 
-  it("Traefik joins the monitoring network and serves metrics on an unpublished entry point", () => {
+  it("Traefik joins the monitoring network and serves metrics on an unpublished entry point, behind basic auth only Prometheus holds", () => {
     const t = byName(three, "proxy-traefik");
     expect(netIds(t)).toContain(byName(three, "monitoring-network").id);
-    expect(spec(t).containerSpec.args).toEqual(expect.arrayContaining(["--entryPoints.metrics.address=:8082", "--metrics.prometheus.entryPoint=metrics"]));
+    expect(spec(t).containerSpec.args).toEqual(expect.arrayContaining(["--entryPoints.metrics.address=:8082", "--metrics.prometheus.manualRouting=true"]));
     expect((t.inputs as any).endpointSpec.ports.map((p: any) => p.publishedPort)).toEqual([80, 443]);
+    // The users file (hashed password) is a secret of Traefik; the password a secret of Prometheus.
+    const users = byName(three, "proxy-metrics-users");
+    expect(spec(t).containerSpec.secrets).toContainEqual(expect.objectContaining({ secretId: users.id, fileName: "/run/secrets/traefik_metrics_users" }));
+    const password = byName(three, "monitoring-traefik-metrics-password-secret");
+    const prom = spec(byName(three, "monitoring-prometheus")).containerSpec;
+    expect(prom.secrets).toContainEqual(expect.objectContaining({ secretId: password.id, fileName: "/run/secrets/traefik_metrics_password" }));
+    const holders = ofType(three, SERVICE).filter((s) => (spec(s).containerSpec.secrets ?? []).some((m: any) => m.secretId === users.id || m.secretId === password.id));
+    expect(holders.map((s) => s.name).sort()).toEqual(["monitoring-prometheus", "proxy-traefik"]);
+    expect(JSON.stringify(spec(t).containerSpec.env ?? {})).not.toMatch(/SHA/);
   });
 
   it("node exporter and cAdvisor run on every node; cAdvisor shares its network with Prometheus only", () => {

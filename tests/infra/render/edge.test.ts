@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { accessIncludes, webhookDestinations } from "../../../infra/render/access";
 import { identityLabels, labelList, storageAdminLabels, tenantWebLabels } from "../../../infra/render/labels";
-import { traefikArgs, traefikDynamicConfig } from "../../../infra/render/traefik";
+import { createHash } from "crypto";
+import { traefikArgs, traefikDynamicConfig, traefikMetricsUsers } from "../../../infra/render/traefik";
 import { configFromStackFile, loadConfig } from "../../../infra/config/load";
 import { TenantSchema } from "../../../infra/tenants/schema";
 import { FIXTURE_ROOT } from "../../files-root";
@@ -61,6 +62,27 @@ describe("Traefik configuration", () => {
     const dyn = parse(traefikDynamicConfig(settings));
     expect(dyn.http.middlewares["cloudflare-only"]).toEqual({ ipAllowList: { sourceRange: settings.cloudflare.originRanges } });
     expect(dyn.http.middlewares["storage-admin-allowlist"]).toEqual({ ipAllowList: { sourceRange: settings.storage.minio!.adminAllowList } });
+  });
+  it("serves metrics only through its own router on the metrics entry point, behind basic auth from the secret file", () => {
+    expect(settings.monitoring.enabled).toBe(true);
+    expect(args).toEqual(expect.arrayContaining(["--entryPoints.metrics.address=:8082", "--metrics.prometheus=true", "--metrics.prometheus.manualRouting=true"]));
+    // The default internal router would answer on every network of Traefik, without credentials.
+    expect(args.some((a) => a.startsWith("--metrics.prometheus.entryPoint"))).toBe(false);
+    const dyn = parse(traefikDynamicConfig(settings));
+    expect(dyn.http.routers).toEqual({
+      metrics: { entryPoints: ["metrics"], rule: "PathPrefix(`/metrics`)", service: "prometheus@internal", middlewares: ["metrics-auth"] },
+    });
+    expect(dyn.http.middlewares["metrics-auth"]).toEqual({ basicAuth: { usersFile: "/run/secrets/traefik_metrics_users", realm: "traefik-metrics" } });
+    const off = { ...settings, monitoring: { ...settings.monitoring, enabled: false } };
+    expect(traefikArgs(off).some((a) => a.includes("metrics"))).toBe(false);
+    expect(parse(traefikDynamicConfig(off)).http.routers).toBeUndefined();
+  });
+  it("the users file: {SHA} of the password (what htpasswd -s writes), the same text for the same password", () => {
+    // htpasswd -nbs prometheus secret-password
+    expect(traefikMetricsUsers("secret-password")).toBe(`prometheus:{SHA}${createHash("sha1").update("secret-password").digest("base64")}\n`);
+    expect(traefikMetricsUsers("secret-password")).toBe(traefikMetricsUsers("secret-password"));
+    expect(traefikMetricsUsers("other")).not.toBe(traefikMetricsUsers("secret-password"));
+    expect(() => traefikMetricsUsers("")).toThrow(/empty/);
   });
 });
 

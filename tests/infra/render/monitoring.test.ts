@@ -25,6 +25,7 @@ import {
   renderBlackboxConfig,
   renderPrometheusConfig,
   SCRAPE_PASSWORD_FILE,
+  TRAEFIK_METRICS_PASSWORD_FILE,
 } from "../../../infra/render/monitoring";
 import { managementEndpoints } from "../../../infra/render/kestra-config";
 import { tenantNames } from "../../../infra/naming";
@@ -47,8 +48,16 @@ function configIn(dir: string): string {
   const rules = path.join(dir, "rules.yml");
   const password = path.join(dir, "scrape_password");
   fs.writeFileSync(rules, renderAlertRules());
+  const traefikPassword = path.join(dir, "traefik_metrics_password");
   fs.writeFileSync(password, "x\n");
-  const text = renderPrometheusConfig("staging").split(PROMETHEUS_RULES_FILE).join(rules).split(SCRAPE_PASSWORD_FILE).join(password);
+  fs.writeFileSync(traefikPassword, "y\n");
+  const text = renderPrometheusConfig("staging")
+    .split(PROMETHEUS_RULES_FILE)
+    .join(rules)
+    .split(SCRAPE_PASSWORD_FILE)
+    .join(password)
+    .split(TRAEFIK_METRICS_PASSWORD_FILE)
+    .join(traefikPassword);
   const file = path.join(dir, "prometheus.yml");
   fs.writeFileSync(file, text);
   return file;
@@ -79,6 +88,11 @@ describe("Prometheus configuration", () => {
       expect(job.basic_auth).toEqual({ username: "prometheus", password_file: SCRAPE_PASSWORD_FILE });
       expect(job.relabel_configs).toContainEqual({ source_labels: ["__meta_dockerswarm_service_label_kestra_fleet_tenant"], target_label: "tenant" });
     }
+    // Traefik's metrics router wants its own credential, not the one every tenant's Kestra holds.
+    const traefik = cfg.scrape_configs.find((j) => j.job_name === "traefik")!;
+    expect(traefik.basic_auth).toEqual({ username: "prometheus", password_file: TRAEFIK_METRICS_PASSWORD_FILE });
+    expect(TRAEFIK_METRICS_PASSWORD_FILE).not.toBe(SCRAPE_PASSWORD_FILE);
+    expect(traefik.metrics_path).toBeUndefined(); // /metrics: the router's PathPrefix
     // Only the stack name enters: the same text for any tenant list.
     expect(renderPrometheusConfig("staging")).toBe(renderPrometheusConfig("staging"));
     expect(renderPrometheusConfig("staging")).not.toMatch(/kestra_[a-z0-9-]+_(executor|kestra)/);
