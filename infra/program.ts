@@ -15,7 +15,6 @@ import type { FleetInputs } from "./inputs";
 import type { Tenant } from "./tenants/schema";
 import { MONITORING_NETWORK, PUBLIC_NETWORK, STORAGE_NETWORK } from "./naming";
 import { readFlowTemplate } from "./render/flow";
-import { tenantBucket } from "./render/storage";
 
 export interface TenantOutputs {
   url: string;
@@ -100,7 +99,6 @@ export function defineFleet(inputs: FleetInputs, flowTemplate: string = readFlow
     stack,
     manager,
     storage,
-    tenants: inputs.tenants.map((t) => ({ name: t.name, bucket: tenantBucket(settings, t.name) })),
     escrowPassphrase: pulumi.secret(secrets.backupEscrowPassphrase),
     targetUser: secrets.backupTargetUser !== undefined ? pulumi.secret(secrets.backupTargetUser) : undefined,
     targetPassword: secrets.backupTargetPassword !== undefined ? pulumi.secret(secrets.backupTargetPassword) : undefined,

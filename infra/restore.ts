@@ -16,7 +16,7 @@ export interface RestoreStep {
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** The ordered procedure. `dump` is a file name under `<t>/postgres/` (default: the newest). */
+/** The ordered procedure. `dump` is a file name under `postgres/<t>/` (default: the newest). */
 export function restoreProcedure(args: { stack: string; tenant: Tenant; settings: Settings; dump?: string }): RestoreStep[] {
   const { tenant, settings, stack } = args;
   const n = tenantNames(tenant.name);

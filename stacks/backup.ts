@@ -2,12 +2,14 @@
  * BackupStack: the stack's off-node backup target and what writes to it.
  * - The dedicated backup bucket (AWS S3, or a MinIO-compatible server off the fleet's nodes),
  *   protected, versioned, with the retention lifecycle of infra/render/backup.ts.
- * - Per tenant (`provisionTenant`): a key that may write and read `<t>/postgres/` only and never
- *   delete, and the tenant's escrow object `<t>/escrow/credentials.json.enc` (encryption key and
+ * - Per tenant (`provisionTenant`): a key that may write and read `postgres/<t>/` only and never
+ *   delete, and the tenant's escrow object `escrow/<t>/credentials.json.enc` (encryption key and
  *   credentials, encrypted with the stack secret backupEscrowPassphrase), written here by the
  *   program with the target's admin credentials: no service ever holds them.
  * - With MinIO storage: the platform mirror service `platform_backup_mirror`, copying every tenant
- *   bucket to `<t>/bucket/` with a read-only key on the sources and a no-delete key on the target.
+ *   bucket to `bucket/<t>/` with a read-only key on the sources and a no-delete key on the target.
+ * Nothing here depends on the tenant list (lifecycle rules per kind, the mirror discovers the tenant
+ * buckets at run time): adding or removing a tenant changes only that tenant's resources.
  */
 import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
@@ -17,6 +19,7 @@ import type { Settings } from "../infra/config/schema";
 import { BACKUP_MIRROR_SERVICE, BACKUP_STACK, LABEL_ROLE, MINIO_ALIAS } from "../infra/naming";
 import { PLATFORM_RESOURCES, swarmResources } from "../infra/profiles";
 import {
+  BACKUP_KINDS,
   BACKUP_SCRIPT_PATH,
   backupPolicyName,
   backupPrefixes,
@@ -26,8 +29,10 @@ import {
   escrowEncrypt,
   escrowKey,
   lifecycleRules,
+  MIRROR_SOURCE_POLICY_NAME,
   mirrorSourcePolicy,
   renderBackupScript,
+  TENANT_BUCKET_PREFIX,
 } from "../infra/render/backup";
 import { identityLabels, labelList } from "../infra/render/labels";
 import type { StorageStack } from "./storage";
@@ -43,8 +48,6 @@ export interface BackupStackArgs {
   stack: string;
   manager: docker.Provider;
   storage: StorageStack;
-  /** Every tenant of the stack (lifecycle rules, mirror sources). */
-  tenants: { name: string; bucket: string }[];
   escrowPassphrase: pulumi.Input<string>;
   targetUser?: pulumi.Input<string>;
   targetPassword?: pulumi.Input<string>;
@@ -82,7 +85,7 @@ export class BackupStack extends pulumi.ComponentResource {
     // lifecycle and encryption are retained (dropping them from the program never deletes them).
     const guards = { protect: true, retainOnDelete: true };
     const kept = { retainOnDelete: true };
-    const rules = lifecycleRules(args.tenants.map((t) => t.name), days);
+    const rules = lifecycleRules(days);
 
     if (cfg.target.provider === "aws") {
       this.awsProvider = new aws.Provider("backup-aws", { region: cfg.target.aws!.region as aws.Region }, { parent: this });
@@ -95,23 +98,21 @@ export class BackupStack extends pulumi.ComponentResource {
         { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }] },
         { ...on, ...kept },
       );
-      if (rules.length) {
-        new aws.s3.BucketLifecycleConfiguration(
-          "backup-bucket-lifecycle",
-          {
-            bucket: bucket.id,
-            rules: rules.map((r) => ({
-              id: r.id,
-              status: "Enabled",
-              filter: { prefix: r.prefix },
-              expiration: r.expirationDays ? { days: r.expirationDays } : undefined,
-              noncurrentVersionExpiration: { noncurrentDays: r.noncurrentDays },
-              abortIncompleteMultipartUpload: { daysAfterInitiation: 2 },
-            })),
-          },
-          { ...on, ...kept, dependsOn: [versioning] },
-        );
-      }
+      new aws.s3.BucketLifecycleConfiguration(
+        "backup-bucket-lifecycle",
+        {
+          bucket: bucket.id,
+          rules: rules.map((r) => ({
+            id: r.id,
+            status: "Enabled",
+            filter: { prefix: r.prefix },
+            expiration: r.expirationDays ? { days: r.expirationDays } : undefined,
+            noncurrentVersionExpiration: { noncurrentDays: r.noncurrentDays },
+            abortIncompleteMultipartUpload: { daysAfterInitiation: 2 },
+          })),
+        },
+        { ...on, ...kept, dependsOn: [versioning] },
+      );
       this.ready.push(bucket, versioning);
     } else {
       const t = cfg.target.minio!;
@@ -123,22 +124,20 @@ export class BackupStack extends pulumi.ComponentResource {
       const on = { parent: this, provider: this.minioProvider };
       const bucket = new minio.S3Bucket("backup-bucket", { bucket: this.bucket, forceDestroy: false }, { ...on, ...stateful });
       const versioning = new minio.S3BucketVersioning("backup-bucket-versioning", { bucket: bucket.bucket, versioningConfiguration: { status: "Enabled" } }, { ...on, ...guards });
-      if (rules.length) {
-        new minio.IlmPolicy(
-          "backup-bucket-lifecycle",
-          {
-            bucket: bucket.bucket,
-            rules: rules.map((r) => ({
-              id: r.id,
-              status: "Enabled",
-              filter: r.prefix,
-              expiration: r.expirationDays ? `${r.expirationDays}d` : undefined,
-              noncurrentVersionExpirationDays: r.noncurrentDays,
-            })),
-          },
-          { ...on, ...kept, dependsOn: [versioning] },
-        );
-      }
+      new minio.IlmPolicy(
+        "backup-bucket-lifecycle",
+        {
+          bucket: bucket.bucket,
+          rules: rules.map((r) => ({
+            id: r.id,
+            status: "Enabled",
+            filter: r.prefix,
+            expiration: r.expirationDays ? `${r.expirationDays}d` : undefined,
+            noncurrentVersionExpirationDays: r.noncurrentDays,
+          })),
+        },
+        { ...on, ...kept, dependsOn: [versioning] },
+      );
       this.ready.push(bucket, versioning);
     }
 
@@ -146,15 +145,14 @@ export class BackupStack extends pulumi.ComponentResource {
     const on = { parent: this, provider: args.manager };
     this.scriptConfig = hashedConfig("backup-script", { prefix: BACKUP_STACK, purpose: "script", content: renderBackupScript(), labels }, on);
 
-    const sources = args.tenants.map((t) => t.bucket).sort();
-    if (settings.storage.provider === "minio" && sources.length) {
+    if (settings.storage.provider === "minio") {
       const storage = args.storage.adminProvider();
       if (!storage) throw new Error("BackupStack: the minio storage backend has no admin provider");
       const src = { parent: this, provider: storage.provider, dependsOn: storage.ready };
       const reader = new minio.IamUser("backup-mirror-source-user", { name: "backup-mirror-source", forceDestroy: false }, { ...src, additionalSecretOutputs: ["secret"] });
-      const readerPolicy = new minio.IamPolicy("backup-mirror-source-policy", { name: "backup.mirror-source", policy: JSON.stringify(mirrorSourcePolicy(sources)) }, src);
+      const readerPolicy = new minio.IamPolicy("backup-mirror-source-policy", { name: MIRROR_SOURCE_POLICY_NAME, policy: JSON.stringify(mirrorSourcePolicy(TENANT_BUCKET_PREFIX)) }, src);
       new minio.IamUserPolicyAttachment("backup-mirror-source-policy-attachment", { userName: reader.name, policyName: readerPolicy.name }, { parent: this, provider: storage.provider });
-      const writer = this.writerKey(MIRROR_WRITER, args.tenants.map((t) => backupPrefixes(t.name).bucket));
+      const writer = this.writerKey(MIRROR_WRITER, [BACKUP_KINDS.bucket]);
 
       const secret = (n: string, purpose: string, content: pulumi.Input<string>) => hashedSecret(n, { prefix: BACKUP_STACK, purpose, content, labels }, on);
       const secrets = [
@@ -184,8 +182,7 @@ export class BackupStack extends pulumi.ComponentResource {
                 MIRROR_SOURCE_ENDPOINT: `http://${MINIO_ALIAS}:9000`,
                 MIRROR_SOURCE_ACCESS_KEY_FILE: "/run/secrets/source_access_key",
                 MIRROR_SOURCE_SECRET_KEY_FILE: "/run/secrets/source_secret_key",
-                MIRROR_BUCKETS: sources.join(" "),
-                MIRROR_BUCKET_PREFIX: "kestra-",
+                MIRROR_BUCKET_PREFIX: TENANT_BUCKET_PREFIX,
               },
               secrets,
               configs: [{ configId: this.scriptConfig.id, configName: this.scriptConfig.name, fileName: BACKUP_SCRIPT_PATH, fileMode: 0o555 }],

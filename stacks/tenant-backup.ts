@@ -2,7 +2,7 @@
  * TenantBackup: one tenant's scheduled database dumps. A service `kestra_<t>_backup` on the
  * tenant's private network runs the backup script (a Swarm config) from the backup image: every
  * `backup.interval` a pg_dump in custom format, checked with pg_restore --list, uploaded to the
- * stack's backup bucket under `<t>/postgres/` with a key that can write and read that prefix only.
+ * stack's backup bucket under `postgres/<t>/` with a key that can write and read that prefix only.
  * Credentials are Swarm secrets; no Docker socket; the health check fails when the last successful
  * dump is older than two intervals. It runs in every lifecycle status (a suspended or offboarded
  * tenant's data keeps being backed up).

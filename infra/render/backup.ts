@@ -19,12 +19,26 @@ export const EMPTY_CHECK_SQL =
   "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace " +
   "WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'";
 
-/** Key prefixes in the backup bucket. */
+/**
+ * The backup bucket's layout: one top-level prefix per kind, then the tenant
+ * (`postgres/<t>/`, `bucket/<t>/`, `escrow/<t>/`). Rules and keys that concern every tenant name
+ * the kind's prefix only, so adding a tenant changes none of them (no lifecycle rule, no mirror
+ * policy lists tenants); a tenant's own key names `<kind>/<t>/`.
+ */
+export const BACKUP_KINDS = { postgres: "postgres/", bucket: "bucket/", escrow: "escrow/" } as const;
+
+/** Key prefixes of one tenant in the backup bucket. */
 export const backupPrefixes = (tenant: string) => ({
-  postgres: `${tenant}/postgres/`,
-  bucket: `${tenant}/bucket/`,
-  escrow: `${tenant}/escrow/`,
+  postgres: `${BACKUP_KINDS.postgres}${tenant}/`,
+  bucket: `${BACKUP_KINDS.bucket}${tenant}/`,
+  escrow: `${BACKUP_KINDS.escrow}${tenant}/`,
 });
+
+/** The IAM policy of the mirror's read-only key on the tenant buckets (the policy pack knows it by this name). */
+export const MIRROR_SOURCE_POLICY_NAME = "backup.mirror-source";
+
+/** Every tenant bucket's name starts with this (infra/naming.ts `tenantNames().bucket`): what the mirror discovers. */
+export const TENANT_BUCKET_PREFIX = "kestra-";
 
 /** Names of the backup keys and policies: a dot never occurs in a tenant bucket name. */
 export const backupUserName = (stack: string, who: string) => `backup-${stack}-${who}`;
@@ -84,20 +98,17 @@ export interface LifecycleRule {
 }
 
 /**
- * The backup bucket's lifecycle: each tenant's dumps expire after `days` (the backup service keeps
- * dumping in every lifecycle status, so the last `days` of dumps always exist); mirrored bucket
- * objects and the escrow keep their current versions and drop replaced versions after `days`.
- * Sorted by tenant: same tenants, same rules.
+ * The backup bucket's lifecycle, one rule per kind, whatever the tenants: dumps expire after `days`
+ * (the backup service keeps dumping in every lifecycle status, so the last `days` of dumps always
+ * exist); mirrored bucket objects and the escrow keep their current versions and drop replaced
+ * versions after `days`.
  */
-export function lifecycleRules(tenants: readonly string[], days: number): LifecycleRule[] {
-  const out: LifecycleRule[] = [];
-  for (const t of [...tenants].sort()) {
-    const p = backupPrefixes(t);
-    out.push({ id: `${t}-postgres`, prefix: p.postgres, expirationDays: days, noncurrentDays: days });
-    out.push({ id: `${t}-bucket`, prefix: p.bucket, noncurrentDays: days });
-    out.push({ id: `${t}-escrow`, prefix: p.escrow, noncurrentDays: days });
-  }
-  return out;
+export function lifecycleRules(days: number): LifecycleRule[] {
+  return [
+    { id: "postgres", prefix: BACKUP_KINDS.postgres, expirationDays: days, noncurrentDays: days },
+    { id: "bucket", prefix: BACKUP_KINDS.bucket, noncurrentDays: days },
+    { id: "escrow", prefix: BACKUP_KINDS.escrow, noncurrentDays: days },
+  ];
 }
 
 /** Actions a backup writer needs on its objects: write, read back, multipart. Never a delete. */
@@ -118,7 +129,8 @@ const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 /** Write and read under the given prefixes of the backup bucket, list only there, never delete. */
 export function backupWriterPolicy(bucket: string, prefixes: readonly string[]): BackupPolicyDocument {
   if (!BUCKET_RE.test(bucket)) throw new Error(`not a bucket name: ${bucket}`);
-  if (!prefixes.length || prefixes.some((p) => !/^[a-z0-9][a-z0-9-]*\/[a-z]+\/$/.test(p))) throw new Error(`not backup prefixes: ${prefixes.join(", ")}`);
+  // `<kind>/<tenant>/` (a tenant's key) or `<kind>/` (the mirror's key, every tenant of one kind).
+  if (!prefixes.length || prefixes.some((p) => !/^[a-z]+\/(?:[a-z0-9][a-z0-9-]*\/)?$/.test(p))) throw new Error(`not backup prefixes: ${prefixes.join(", ")}`);
   const sorted = [...prefixes].sort();
   return {
     Version: "2012-10-17",
@@ -132,15 +144,19 @@ export function backupWriterPolicy(bucket: string, prefixes: readonly string[]):
   };
 }
 
-/** Read-only on exactly the named source buckets (no wildcard in a bucket name). */
-export function mirrorSourcePolicy(buckets: readonly string[]): BackupPolicyDocument {
-  if (!buckets.length || buckets.some((b) => !BUCKET_RE.test(b))) throw new Error(`not bucket names: ${buckets.join(", ")}`);
-  const sorted = [...buckets].sort();
+/**
+ * Read-only on every tenant bucket (`kestra-*`), whatever the tenants: the mirror finds the buckets
+ * at run time (ListBuckets: without s3:ListAllMyBuckets, MinIO lists exactly the buckets the key may
+ * list), so adding a tenant changes neither this policy nor the mirror service. The wildcard is the
+ * point here (one reader of all tenants, never written with); tenant keys still name their bucket.
+ */
+export function mirrorSourcePolicy(bucketPrefix: string = TENANT_BUCKET_PREFIX): BackupPolicyDocument {
+  if (!/^[a-z0-9][a-z0-9-]*-$/.test(bucketPrefix)) throw new Error(`not a bucket name prefix: ${bucketPrefix}`);
   return {
     Version: "2012-10-17",
     Statement: [
-      { Sid: "ListTenantBuckets", Effect: "Allow", Action: [...MIRROR_SOURCE_BUCKET_ACTIONS], Resource: sorted.map((b) => `arn:aws:s3:::${b}`) },
-      { Sid: "ReadTenantObjects", Effect: "Allow", Action: [...MIRROR_SOURCE_OBJECT_ACTIONS], Resource: sorted.map((b) => `arn:aws:s3:::${b}/*`) },
+      { Sid: "ListTenantBuckets", Effect: "Allow", Action: [...MIRROR_SOURCE_BUCKET_ACTIONS], Resource: [`arn:aws:s3:::${bucketPrefix}*`] },
+      { Sid: "ReadTenantObjects", Effect: "Allow", Action: [...MIRROR_SOURCE_OBJECT_ACTIONS], Resource: [`arn:aws:s3:::${bucketPrefix}*/*`] },
     ],
   };
 }
@@ -164,9 +180,12 @@ export const BACKUP_STATE_DIR = "/tmp/kestra-fleet-backup";
  * - `dump`: every BACKUP_INTERVAL_SECONDS (aligned to UTC multiples of it), pg_dump with
  *   PG_DUMP_ARGS into a temporary file, verify it with `pg_restore --list`, upload it with
  *   `mc cp` to $S3_BUCKET/$S3_PREFIX<tenant>-<UTC time>.pgdump, record the success;
- * - `mirror`: every BACKUP_INTERVAL_SECONDS, `mc mirror --overwrite` each bucket of
- *   MIRROR_BUCKETS to $S3_BUCKET/<tenant>/bucket/ (no --remove: deletions never propagate);
+ * - `mirror`: every BACKUP_INTERVAL_SECONDS, lists the source's buckets (the key sees the tenant
+ *   buckets only) and `mc mirror --overwrite`s each one named MIRROR_BUCKET_PREFIX<tenant> to
+ *   $S3_BUCKET/bucket/<tenant>/ (no --remove: deletions never propagate). Discovered at run time:
+ *   a new tenant's bucket is mirrored without any change to the service;
  * - `once`: one dump now, its exit status the result (`docker exec <task> sh <script> once`);
+ * - `mirror-once`: one mirror pass now, its exit status the result (on the mirror's task);
  * - `health`: exit 1 when the last success is older than two intervals (or, before the first
  *   success, when the container has run longer than two intervals).
  * Credentials only come from files: PGPASSWORD_FILE, S3_ACCESS_KEY_FILE, S3_SECRET_KEY_FILE,
@@ -224,12 +243,22 @@ dump_once() {
   log "uploaded $S3_PREFIX$name"
 }
 
+# The tenant buckets, found at run time: \`mc ls\` prints one "[date] size NAME/" line a bucket.
 mirror_once() {
-  for bucket in $MIRROR_BUCKETS; do
+  listing=$(mc ls source/) || return 1
+  count=0
+  for entry in $(printf '%s\n' "$listing" | awk '{ print $NF }'); do
+    bucket=\${entry%/}
+    case "$bucket" in
+      "$MIRROR_BUCKET_PREFIX"?*) ;;
+      *) continue ;;
+    esac
     owner=\${bucket#"$MIRROR_BUCKET_PREFIX"}
-    mc mirror --quiet --overwrite "source/$bucket" "backup/$S3_BUCKET/$owner/bucket" >/dev/null || return 1
-    log "mirrored $bucket to $owner/bucket/"
+    mc mirror --quiet --overwrite "source/$bucket" "backup/$S3_BUCKET/${BACKUP_KINDS.bucket}$owner" >/dev/null || return 1
+    log "mirrored $bucket to ${BACKUP_KINDS.bucket}$owner/"
+    count=$((count + 1))
   done
+  log "mirrored $count tenant bucket(s)"
   date -u +%s >"$STATE_DIR/last-success" || return 1
 }
 
@@ -250,15 +279,15 @@ case "$mode" in
   health)
     health
     ;;
-  dump | mirror | once)
+  dump | mirror | once | mirror-once)
     umask 077
     mkdir -p "$STATE_DIR"
-    [ "$mode" = once ] || date -u +%s >"$STATE_DIR/started"
+    case "$mode" in *once) ;; *) date -u +%s >"$STATE_DIR/started" ;; esac
     export MC_CONFIG_DIR="$STATE_DIR/mc"
     mc_alias backup "$S3_ENDPOINT" "$S3_ACCESS_KEY_FILE" "$S3_SECRET_KEY_FILE"
-    if [ "$mode" = mirror ]; then
+    if [ "$mode" = mirror ] || [ "$mode" = mirror-once ]; then
       mc_alias source "$MIRROR_SOURCE_ENDPOINT" "$MIRROR_SOURCE_ACCESS_KEY_FILE" "$MIRROR_SOURCE_SECRET_KEY_FILE"
-      loop mirror_once
+      if [ "$mode" = mirror ]; then loop mirror_once; else mirror_once; fi
     else
       PGPASSWORD=$(cat "$PGPASSWORD_FILE")
       export PGPASSWORD
@@ -266,7 +295,7 @@ case "$mode" in
     fi
     ;;
   *)
-    echo "usage: $0 dump|mirror|once|health" >&2
+    echo "usage: $0 dump|mirror|once|mirror-once|health" >&2
     exit 2
     ;;
 esac

@@ -1,3 +1,4 @@
+import { MIRROR_SOURCE_POLICY_NAME, TENANT_BUCKET_PREFIX } from "../../infra/render/backup";
 import { STORAGE_POLICY_TYPES, asList, display, type ResourceRule } from "../model";
 import { isBackupPolicy } from "./storage-policy-scope";
 
@@ -5,11 +6,15 @@ import { isBackupPolicy } from "./storage-policy-scope";
 const ALLOWED = new Set(["s3:getbucketlocation", "s3:listbucket", "s3:putobject", "s3:getobject", "s3:abortmultipartupload", "s3:listmultipartuploadparts"]);
 const S3_ARN = /^arn:[a-z-]+:s3:::([^/]*)(\/.*)?$/;
 
+/** A write may land only under `<kind>/<tenant>/` (a tenant's key) or `<kind>/` (the mirror's key) of the backup bucket. */
+const WRITE_PATH = /^\/[a-z]+\/(?:[a-z0-9][a-z0-9-]*\/)?\*$/;
+
 /**
  * Added rule: a backup key (policy named `backup.*`) can write and read its prefixes and nothing
  * more. No delete or admin action is allowed (retention is the bucket's lifecycle rule, not the
- * key), no wildcard in a bucket name, and object access is either under a prefix of the backup
- * bucket (`bucket/<t>/<kind>/*`) or read-only on named buckets (the mirror's sources).
+ * key), object writes only under `<kind>/<tenant>/` or `<kind>/` of the backup bucket, and no
+ * wildcard in a bucket name, with one exception: the mirror's source key (`backup.mirror-source`)
+ * reads every tenant bucket (`kestra-*`), read-only, so that adding a tenant changes no policy.
  */
 export const backupPolicyScope: ResourceRule = {
   kind: "resource",
@@ -38,8 +43,10 @@ export const backupPolicyScope: ResourceRule = {
       for (const res of asList(s?.Resource)) {
         const m = S3_ARN.exec(res);
         if (!m) report(`backup policy ${display(r)} allows resource "${res}", not an S3 ARN`);
-        else if (/[*?]/.test(m[1]) || !m[1]) report(`backup policy ${display(r)} allows resource "${res}": name the bucket exactly`);
-        else if (writes && !(m[2] && /^\/[a-z0-9][a-z0-9-]*\/[a-z]+\/\*$/.test(m[2]))) report(`backup policy ${display(r)} lets a key write "${res}": writes are allowed only under <tenant>/<kind>/ of the backup bucket`);
+        else if (/[*?]/.test(m[1]) || !m[1]) {
+          const mirrorSource = r.props.name === MIRROR_SOURCE_POLICY_NAME && m[1] === `${TENANT_BUCKET_PREFIX}*` && !writes && (m[2] === undefined || m[2] === "/*");
+          if (!mirrorSource) report(`backup policy ${display(r)} allows resource "${res}": name the bucket exactly (only ${MIRROR_SOURCE_POLICY_NAME} may read every ${TENANT_BUCKET_PREFIX}* bucket, read-only)`);
+        } else if (writes && !(m[2] && WRITE_PATH.test(m[2]))) report(`backup policy ${display(r)} lets a key write "${res}": writes are allowed only under <kind>/<tenant>/ (or the mirror's <kind>/) of the backup bucket`);
       }
     }
   },

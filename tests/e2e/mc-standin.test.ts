@@ -24,9 +24,9 @@ describe("e2e mc stand-in", () => {
     const env = { E2E_S3_ROOT: path.join(dir, "s3"), MC_CONFIG_DIR: path.join(dir, "conf") };
     expect(mc(env, "alias", "set", "backup", "https://backup.example.net:9000", "AKIDSECRETVALUE1", "SKSECRETVALUE2", "--api", "S3v4").status).toBe(0);
     fs.writeFileSync(path.join(dir, "d.pgdump"), "dump bytes");
-    const r = mc(env, "cp", "--quiet", path.join(dir, "d.pgdump"), "backup/bkt/alpha/postgres/alpha-20260101T000000Z.pgdump");
+    const r = mc(env, "cp", "--quiet", path.join(dir, "d.pgdump"), "backup/bkt/postgres/alpha/alpha-20260101T000000Z.pgdump");
     expect(r.status).toBe(0);
-    expect(fs.readFileSync(path.join(dir, "s3/backup.example.net:9000/bkt/alpha/postgres/alpha-20260101T000000Z.pgdump"), "utf8")).toBe("dump bytes");
+    expect(fs.readFileSync(path.join(dir, "s3/backup.example.net:9000/bkt/postgres/alpha/alpha-20260101T000000Z.pgdump"), "utf8")).toBe("dump bytes");
     const conf = fs.readdirSync(env.MC_CONFIG_DIR).map((f) => fs.readFileSync(path.join(env.MC_CONFIG_DIR, f), "utf8")).join("");
     expect(conf).not.toMatch(/SECRETVALUE/);
     expect(r.stdout + r.stderr).not.toMatch(/SECRETVALUE/);

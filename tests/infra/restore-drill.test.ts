@@ -153,7 +153,7 @@ describe("the backup script against the real PostgreSQL (mc stubbed by a local c
       PATH: `${stubs}:${bin}:${process.env.PATH}`,
       PGHOST: dir, PGPORT: String(port), PGUSER: "postgres", PGDATABASE: "kestra_drill", PGSSLMODE: "disable",
       PGPASSWORD_FILE: path.join(work, "pw"), BACKUP_TENANT: "drill", BACKUP_INTERVAL_SECONDS: "3600",
-      S3_ENDPOINT: "https://backup.example.net", S3_BUCKET: "kf-backups", S3_PREFIX: "drill/postgres/",
+      S3_ENDPOINT: "https://backup.example.net", S3_BUCKET: "kf-backups", S3_PREFIX: "postgres/drill/",
       S3_ACCESS_KEY_FILE: path.join(work, "ak"), S3_SECRET_KEY_FILE: path.join(work, "sk"),
     };
     const script_ = (mode: string) =>
@@ -163,12 +163,12 @@ describe("the backup script against the real PostgreSQL (mc stubbed by a local c
     return { s3, state, backup: script_ };
   };
 
-  it("`once` dumps with the backup flags, verifies, uploads <t>/postgres/<t>-<UTC>.pgdump and records the success", async () => {
+  it("`once` dumps with the backup flags, verifies, uploads postgres/<t>/<t>-<UTC>.pgdump and records the success", async () => {
     const { s3, state, backup } = setup();
     const r = await backup("once");
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    const dumps = fs.readdirSync(path.join(s3, "backup", "kf-backups", "drill", "postgres"));
+    const dumps = fs.readdirSync(path.join(s3, "backup", "kf-backups", "postgres", "drill"));
     expect(dumps).toHaveLength(1);
     expect(dumps[0]).toMatch(/^drill-\d{8}T\d{6}Z\.pgdump$/);
     expect(fs.readdirSync(state).filter((f) => f.endsWith(".pgdump"))).toEqual([]); // the local copy is gone
@@ -176,7 +176,7 @@ describe("the backup script against the real PostgreSQL (mc stubbed by a local c
     // The uploaded dump restores to the same data.
     await psql("postgres", "CREATE DATABASE kestra_from_script");
     // As the test's own user (the dump sits in its private temp dir); trust auth lets it act as postgres.
-    await run(path.join(bin, "pg_restore"), [...PG_RESTORE_ARGS, ...conn("kestra_from_script"), path.join(s3, "backup", "kf-backups", "drill", "postgres", dumps[0])]);
+    await run(path.join(bin, "pg_restore"), [...PG_RESTORE_ARGS, ...conn("kestra_from_script"), path.join(s3, "backup", "kf-backups", "postgres", "drill", dumps[0])]);
     expect(await fingerprint("kestra_from_script")).toEqual(await fingerprint("kestra_drill"));
   }, 60_000);
 

@@ -26,6 +26,7 @@ import { tenantNetworkSeparation } from "../../policies/rules/tenant-network-sep
 import { tenantRouter } from "../../policies/rules/tenant-router";
 import { traefikLabelsScope } from "../../policies/rules/traefik-labels-scope";
 import { T, containerSpec, find, fleet, hostOf, idOf, platform, remove, setLabel, tenant, violations } from "./fixtures";
+import { mirrorSourcePolicy } from "../../infra/render/backup";
 
 /**
  * Exactly one violation; its message names the resource (every string of `names`, e.g. Docker name
@@ -759,6 +760,28 @@ describe("added: backup-policy-scope", () => {
   });
   it("a backup key that may delete", () => expectOne(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => d.Statement[1].Action.push("s3:DeleteObject"))), ["acme-backup-policy"], "s3:deleteobject"));
   it("a backup key with s3:*", () => expectOne(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => (d.Statement[0].Action = ["s3:*"]))), ["acme-backup-policy"], "s3:*"));
-  it("a backup key writing the whole bucket", () => expectOne(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => (d.Statement[1].Resource = ["arn:aws:s3:::kestra-fleet-backups/*"]))), ["acme-backup-policy"], "only under <tenant>/<kind>/"));
+  it("a backup key writing the whole bucket", () => expectOne(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => (d.Statement[1].Resource = ["arn:aws:s3:::kestra-fleet-backups/*"]))), ["acme-backup-policy"], "only under <kind>/<tenant>/"));
+  it("a backup key writing the old <tenant>/<kind>/ layout, or another depth", () => {
+    for (const res of ["arn:aws:s3:::kestra-fleet-backups/acme/postgres/x/*", "arn:aws:s3:::kestra-fleet-backups/postgres/acme/x/*", "arn:aws:s3:::kestra-fleet-backups/postgres/*/*"]) {
+      expectOne(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => (d.Statement[1].Resource = [res]))), ["acme-backup-policy"], "only under <kind>/<tenant>/");
+    }
+  });
+  it("the mirror's writer (bucket/ of the backup bucket) passes", () =>
+    expect(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => (d.Statement[1].Resource = ["arn:aws:s3:::kestra-fleet-backups/bucket/*"])))).toEqual([]));
+  it("the mirror's source key reads every tenant bucket (kestra-*), read-only; no other key may, and it may not write", () => {
+    const asMirrorSource = (rs: PolicyResource[], doc: object, name = "backup.mirror-source") => {
+      const p = find(rs, "acme-backup-policy");
+      p.props.name = name;
+      p.props.policy = JSON.stringify(doc);
+    };
+    expect(violations(backupPolicyScope, (rs) => asMirrorSource(rs, mirrorSourcePolicy()))).toEqual([]);
+    const asTenantKey = violations(backupPolicyScope, (rs) => asMirrorSource(rs, mirrorSourcePolicy(), "backup.test.acme"));
+    expect(asTenantKey.map((v) => v.message)).toEqual([expect.stringContaining('"arn:aws:s3:::kestra-*": name the bucket exactly'), expect.stringContaining('"arn:aws:s3:::kestra-*/*": name the bucket exactly')]);
+    const writing = mirrorSourcePolicy();
+    (writing.Statement[1].Action as string[]).push("s3:PutObject");
+    expect(violations(backupPolicyScope, (rs) => asMirrorSource(rs, writing)).map((v) => v.message).join("\n")).toContain("name the bucket exactly");
+    const wider = mirrorSourcePolicy("kestra-fleet-");
+    expect(violations(backupPolicyScope, (rs) => asMirrorSource(rs, wider)).length).toBeGreaterThan(0);
+  });
   it("a wildcard bucket", () => expectOne(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => (d.Statement[0].Resource = ["arn:aws:s3:::kestra-fleet-*"]))), ["acme-backup-policy"], "name the bucket exactly"));
 });

@@ -53,7 +53,7 @@ describe("backups", () => {
       expect(p().resources.find((r) => r.id === spec.networksAdvanceds[0].id)!.inputs.name).toBe(`net_${t}_private`);
       expect(spec.containerSpec.mounts ?? []).toEqual([]);
       expect(Object.keys(spec.containerSpec.env).filter((k) => /KEY|PASSWORD/.test(k)).every((k) => k.endsWith("_FILE"))).toBe(true);
-      expect(spec.containerSpec.env).toMatchObject({ S3_PREFIX: `${t}/postgres/`, BACKUP_INTERVAL_SECONDS: "21600", PGHOST: "postgres" });
+      expect(spec.containerSpec.env).toMatchObject({ S3_PREFIX: `postgres/${t}/`, BACKUP_INTERVAL_SECONDS: "21600", PGHOST: "postgres" });
       expect(spec.containerSpec.secrets.map((x: any) => x.fileName).sort()).toEqual(["/run/secrets/backup_access_key", "/run/secrets/backup_secret_key", "/run/secrets/pg_password"]);
       expect(spec.containerSpec.healthcheck.tests).toEqual(["CMD", "/bin/sh", "/usr/local/bin/kestra-fleet-backup.sh", "health"]);
     }
@@ -61,15 +61,27 @@ describe("backups", () => {
   it("the backup bucket is protected and its lifecycle expires dumps after retentionDays", () => {
     expect(byName(p(), "backup-bucket").options).toMatchObject({ protect: true, retainOnDelete: true });
     const rules = (byName(p(), "backup-bucket-lifecycle").inputs as any).rules;
-    expect(rules.find((r: any) => r.id === "acme-postgres")).toMatchObject({ filter: "acme/postgres/", expiration: "30d", noncurrentVersionExpirationDays: 30 });
+    // One rule per kind, none per tenant: adding a tenant leaves the lifecycle as it is.
+    expect(rules.map((r: any) => [r.id, r.filter])).toEqual([["postgres", "postgres/"], ["bucket", "bucket/"], ["escrow", "escrow/"]]);
+    expect(rules[0]).toMatchObject({ expiration: "30d", noncurrentVersionExpirationDays: 30 });
+    expect(rules[1].expiration).toBeUndefined();
   });
-  it("the mirror reads every tenant bucket and writes <t>/bucket/ without delete", () => {
+  it("the mirror discovers the tenant buckets (kestra-*, read-only) and writes bucket/<t>/ without delete; nothing in it names a tenant", () => {
     const m = byName(p(), "backup-mirror");
-    expect((m.inputs as any).taskSpec.containerSpec.env.MIRROR_BUCKETS).toBe("kestra-acme kestra-zeta");
+    expect((m.inputs as any).taskSpec.containerSpec.env.MIRROR_BUCKETS).toBeUndefined();
+    expect((m.inputs as any).taskSpec.containerSpec.env.MIRROR_BUCKET_PREFIX).toBe("kestra-");
+    const source = JSON.parse(byName(p(), "backup-mirror-source-policy").inputs.policy as string);
+    expect(source.Statement.map((s: any) => [s.Action, s.Resource])).toEqual([
+      [["s3:GetBucketLocation", "s3:ListBucket"], ["arn:aws:s3:::kestra-*"]],
+      [["s3:GetObject"], ["arn:aws:s3:::kestra-*/*"]],
+    ]);
+    for (const name of ["backup-mirror", "backup-mirror-source-policy", "backup--mirror-policy", "backup-bucket-lifecycle"]) {
+      expect(JSON.stringify(byName(p(), name).inputs), name).not.toMatch(/acme|zeta/);
+    }
     const policy = JSON.parse(byName(p(), "backup--mirror-policy").inputs.policy as string);
     expect(JSON.stringify(policy)).not.toMatch(/"s3:Delete[^"]*"\]?,?[^D]*"Effect":"Allow"/);
     expect(byName(p(), "backup--mirror-policy").inputs.name).toBe("backup.staging.-mirror");
     expect(byName(p(), "backup--mirror-user").inputs.name).toBe("backup-staging--mirror");
-    expect(policy.Statement[2].Resource).toEqual(["arn:aws:s3:::kestra-fleet-backups-staging/acme/bucket/*", "arn:aws:s3:::kestra-fleet-backups-staging/zeta/bucket/*"]);
+    expect(policy.Statement[2].Resource).toEqual(["arn:aws:s3:::kestra-fleet-backups-staging/bucket/*"]);
   });
 });

@@ -33,16 +33,12 @@ describe("MonitoringStack", () => {
     expect(c.env).toBeUndefined();
   });
 
-  it("adding a tenant changes no shared resource but the backups' tenant lists: only the new tenant's resources appear", () => {
-    // The backup platform lists its tenants (bucket lifecycle rules, mirror sources): it alone changes.
-    const listsTenants = (r: Plan["resources"][number]) => ["backup-bucket-lifecycle", "backup-mirror", "backup--mirror-policy", "backup-mirror-source-policy"].includes(r.name);
+  it("adding a tenant changes no shared resource: only the new tenant's resources appear", () => {
     const shared = (plan: Plan) => {
       const owner = tenantOf(plan);
-      return Object.fromEntries(plan.resources.filter((r) => !owner.get(r.urn) && !listsTenants(r)).map((r) => [r.urn, r.inputs]));
+      return Object.fromEntries(plan.resources.filter((r) => !owner.get(r.urn)).map((r) => [r.urn, r.inputs]));
     };
     expect(shared(three)).toEqual(shared(two));
-    const rules = (plan: Plan) => ((byName(plan, "backup-bucket-lifecycle").inputs as any).rules as { id: string }[]).map((r) => r.id);
-    expect(rules(three).filter((id) => !rules(two).includes(id))).toEqual(["hooli-postgres", "hooli-bucket", "hooli-escrow"]);
     const owner = tenantOf(three);
     expect(three.resources.filter((r) => owner.get(r.urn) === "hooli").map((r) => r.name)).toContain("hooli-metrics-relay");
   });

@@ -53,8 +53,6 @@ beforeAll(async () => {
   for (const [name, make] of Object.entries(variants)) pairs[name] = diffPlans(base, asJson(await make()));
 }, 180_000);
 
-/** What a tenant's arrival or departure changes on the platform: the backups' tenant lists. */
-const BACKUP_PLATFORM_UPDATES = ["update backup-mirror", "update backup--mirror-policy", "update backup-mirror-source-policy", "update backup-bucket-lifecycle"];
 
 const kinds = (d: PlanDiff, tenant?: string) =>
   (d.groups.find((g) => g.tenant === tenant)?.changes ?? []).map((c) => `${c.kind} ${c.name}`);
@@ -68,24 +66,23 @@ describe("plan diff on fixture pairs", () => {
     expect(formatDiffMarkdown(d, "base.json")).toContain("No changes against base.json.");
   });
 
-  it("onboarding: only the new tenant's resources are created; on the platform only the backups' tenant lists change (lifecycle rules, bucket mirror)", () => {
+  it("onboarding: only the new tenant's resources are created; nothing of the platform changes, nothing restarts outside the tenant", () => {
     const d = pairs.onboarding;
-    expect(d.groups.map((g) => g.tenant)).toEqual(["hooli", undefined]);
+    expect(d.groups.map((g) => g.tenant)).toEqual(["hooli"]);
     const changes = d.groups[0].changes;
     expect(new Set(changes.map((c) => c.kind))).toEqual(new Set(["create"]));
     expect(changes.map((c) => c.name)).toEqual(expect.arrayContaining(["hooli-postgres", "hooli-kestra", "hooli-executor", "hooli-bucket", "hooli-backup"]));
     expect(changes.some((c) => c.type === "docker:index/volume:Volume" && c.externalName === "pg_hooli_data")).toBe(true);
-    // The platform changes only where the backups list their tenants: lifecycle rules and the bucket mirror.
-    expect(kinds(d, undefined)).toEqual(BACKUP_PLATFORM_UPDATES);
-    expect(d.restarts.map((r) => r.name)).toEqual(["platform_backup_mirror"]);
+    expect(kinds(d, undefined)).toEqual([]);
+    expect(d.restarts).toEqual([]);
     expect(d.blocked).toEqual([]);
   });
 
   it("offboarding: the tenant's resources are deleted; its volume and bucket are blocked with the offboarding pointer", () => {
     const d = pairs.offboarding;
-    expect(d.groups.map((g) => g.tenant)).toEqual(["initech", undefined]);
+    expect(d.groups.map((g) => g.tenant)).toEqual(["initech"]);
     expect(new Set(d.groups[0].changes.map((c) => c.kind))).toEqual(new Set(["delete"]));
-    expect(kinds(d, undefined)).toEqual(BACKUP_PLATFORM_UPDATES);
+    expect(kinds(d, undefined)).toEqual([]);
     // Exactly the tenant's protected resources are blocked (volume, bucket, and whatever else the program protects).
     const owner = ownerOf(base);
     const protectedOfInitech = base.resources.filter((r) => owner.get(r.urn) === "initech" && r.options.protect).map((r) => r.urn).sort();

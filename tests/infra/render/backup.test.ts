@@ -8,12 +8,16 @@ import {
   ESCROW_ITERATIONS,
   escrowEncrypt,
   expiresAt,
+  backupPrefixes,
+  escrowKey,
   lifecycleRules,
   mirrorSourcePolicy,
+  TENANT_BUCKET_PREFIX,
   parseDumpName,
   renderBackupScript,
   retainedDumps,
 } from "../../../infra/render/backup";
+import { tenantNames } from "../../../infra/naming";
 import { tmpDir } from "../../files";
 
 const d = (s: string) => new Date(s);
@@ -22,7 +26,7 @@ describe("dump names", () => {
   it("round-trip and sort by time", () => {
     const n = dumpName("acme-eu", d("2026-11-23T06:00:00.000Z"));
     expect(n).toBe("acme-eu-20261123T060000Z.pgdump");
-    expect(parseDumpName(`acme-eu/postgres/${n}`)).toEqual({ tenant: "acme-eu", at: d("2026-11-23T06:00:00Z") });
+    expect(parseDumpName(`postgres/acme-eu/${n}`)).toEqual({ tenant: "acme-eu", at: d("2026-11-23T06:00:00Z") });
   });
   it("refuse what is not a dump", () => {
     for (const bad of ["acme-20261323T060000Z.pgdump", "acme-20261123T060000Z.sql", "acme-20261123T0600Z.pgdump", "../acme-20261123T060000Z.pgdump.x", "20261123T060000Z.pgdump"]) {
@@ -39,7 +43,7 @@ describe("retention rule (S3 lifecycle semantics: creation + days, rounded up to
   it("keeps the last `days` of dumps of the tenant, newest first", () => {
     const names: string[] = [];
     for (let day = 1; day <= 40; day++) for (const h of [0, 6, 12, 18]) names.push(dumpName("acme", new Date(Date.UTC(2026, 9, day, h))));
-    names.push(dumpName("acme-eu", d("2026-11-09T00:00:00Z")), "acme/postgres/notes.txt");
+    names.push(dumpName("acme-eu", d("2026-11-09T00:00:00Z")), "postgres/acme/notes.txt");
     const now = d("2026-11-09T12:00:00Z");
     const kept = retainedDumps(names, "acme", now, 30);
     expect(kept[0]).toBe("acme-20261109T120000Z.pgdump");
@@ -50,35 +54,47 @@ describe("retention rule (S3 lifecycle semantics: creation + days, rounded up to
     expect(kept).not.toContain("acme-20261109T180000Z.pgdump"); // not yet taken
     expect(kept).toHaveLength(30 * 4 - 1 + 3);
   });
-  it("lifecycle rules: dumps expire, mirrored objects and escrow keep current versions", () => {
-    expect(lifecycleRules(["globex", "acme"], 14)).toEqual([
-      { id: "acme-postgres", prefix: "acme/postgres/", expirationDays: 14, noncurrentDays: 14 },
-      { id: "acme-bucket", prefix: "acme/bucket/", noncurrentDays: 14 },
-      { id: "acme-escrow", prefix: "acme/escrow/", noncurrentDays: 14 },
-      { id: "globex-postgres", prefix: "globex/postgres/", expirationDays: 14, noncurrentDays: 14 },
-      { id: "globex-bucket", prefix: "globex/bucket/", noncurrentDays: 14 },
-      { id: "globex-escrow", prefix: "globex/escrow/", noncurrentDays: 14 },
+  it("lifecycle rules: one per kind, none per tenant; dumps expire, mirrored objects and escrow keep current versions", () => {
+    expect(lifecycleRules(14)).toEqual([
+      { id: "postgres", prefix: "postgres/", expirationDays: 14, noncurrentDays: 14 },
+      { id: "bucket", prefix: "bucket/", noncurrentDays: 14 },
+      { id: "escrow", prefix: "escrow/", noncurrentDays: 14 },
     ]);
+  });
+  it("layout: <kind>/<tenant>/, under the kind's rule; a tenant's prefix never covers another tenant's", () => {
+    const rules = lifecycleRules(14);
+    for (const t of ["acme", "acme-eu"]) {
+      const p = backupPrefixes(t);
+      expect(p).toEqual({ postgres: `postgres/${t}/`, bucket: `bucket/${t}/`, escrow: `escrow/${t}/` });
+      for (const [kind, prefix] of Object.entries(p)) expect(rules.find((r) => prefix.startsWith(r.prefix))!.id).toBe(kind);
+    }
+    expect(escrowKey("acme")).toBe("escrow/acme/credentials.json.enc");
+    expect(`${backupPrefixes("acme-eu").postgres}x`.startsWith(backupPrefixes("acme").postgres)).toBe(false);
+    expect(tenantNames("acme").bucket.startsWith(TENANT_BUCKET_PREFIX)).toBe(true);
   });
 });
 
 describe("backup key policies", () => {
   it("a tenant key lists, writes and reads its prefix only, and is denied deletes", () => {
-    const p = backupWriterPolicy("kf-backups", ["acme/postgres/"]);
+    const p = backupWriterPolicy("kf-backups", ["postgres/acme/"]);
     const allowed = p.Statement.filter((s) => s.Effect === "Allow");
     expect(allowed.flatMap((s) => s.Action).some((a) => /delete/i.test(a))).toBe(false);
-    expect(allowed.flatMap((s) => s.Resource)).toEqual(["arn:aws:s3:::kf-backups", "arn:aws:s3:::kf-backups", "arn:aws:s3:::kf-backups/acme/postgres/*"]);
-    expect(p.Statement.find((s) => s.Action.includes("s3:ListBucket"))!.Condition).toEqual({ StringLike: { "s3:prefix": ["acme/postgres/*"] } });
+    expect(allowed.flatMap((s) => s.Resource)).toEqual(["arn:aws:s3:::kf-backups", "arn:aws:s3:::kf-backups", "arn:aws:s3:::kf-backups/postgres/acme/*"]);
+    expect(p.Statement.find((s) => s.Action.includes("s3:ListBucket"))!.Condition).toEqual({ StringLike: { "s3:prefix": ["postgres/acme/*"] } });
     expect(p.Statement.find((s) => s.Effect === "Deny")?.Action).toContain("s3:DeleteObject");
   });
   it("refuses a bare or wildcard prefix", () => {
     expect(() => backupWriterPolicy("kf-backups", ["*"])).toThrow();
     expect(() => backupWriterPolicy("kf-backups", [])).toThrow();
+    expect(() => backupWriterPolicy("kf-backups", ["postgres/*/"])).toThrow();
+    expect(() => backupWriterPolicy("kf-backups", ["acme/"])).not.toThrow(); // a kind: the mirror's `bucket/`
+    expect(() => backupWriterPolicy("kf-backups", ["postgres/acme"])).toThrow();
   });
-  it("the mirror reads named buckets only", () => {
-    const p = mirrorSourcePolicy(["kestra-b", "kestra-a"]);
+  it("the mirror reads the tenant buckets only (kestra-*), whatever the tenants", () => {
+    const p = mirrorSourcePolicy();
     expect(p.Statement.flatMap((s) => s.Action)).toEqual(["s3:GetBucketLocation", "s3:ListBucket", "s3:GetObject"]);
-    expect(p.Statement[0].Resource).toEqual(["arn:aws:s3:::kestra-a", "arn:aws:s3:::kestra-b"]);
+    expect(p.Statement.flatMap((s) => s.Resource)).toEqual(["arn:aws:s3:::kestra-*", "arn:aws:s3:::kestra-*/*"]);
+    for (const bad of ["", "*", "kestra", "k*-"]) expect(() => mirrorSourcePolicy(bad), bad).toThrow();
   });
 });
 
@@ -116,6 +132,44 @@ describe("backup script", () => {
     const r = spawnSync(shellcheck(), ["-s", "sh", "-S", "style", file], { encoding: "utf8" });
     expect(r.stdout + r.stderr).toBe("");
     expect(r.status).toBe(0);
+  });
+  it("mirror: finds the tenant buckets at run time and copies each to bucket/<t>/ (no --remove); other buckets are left alone", () => {
+    const work = tmpDir("kf-mirror-");
+    const bin = path.join(work, "bin");
+    fs.mkdirSync(bin);
+    const calls = path.join(work, "calls");
+    // mc: `ls source/` lists three buckets as mc prints them; `mirror` and `alias` are recorded.
+    const listing = ["[2026-11-23 10:00:00 UTC]     0B kestra-acme/", "[2026-11-23 10:00:00 UTC]     0B kestra-acme-eu/", "[2026-11-23 10:00:00 UTC]     0B other-bucket/"].join("\n");
+    fs.writeFileSync(
+      path.join(bin, "mc"),
+      `#!/bin/sh\necho "$*" >>"${calls}"\ncase "$1" in\n  ls) [ "$2" = source/ ] || exit 4; printf '%s\\n' '${listing.split("\n").join("' '")}' ;;\n  alias|mirror) ;;\n  *) exit 3 ;;\nesac\n`,
+      { mode: 0o755 },
+    );
+    for (const f of ["ak", "sk", "sak", "ssk"]) fs.writeFileSync(path.join(work, f), "x\n");
+    const script = path.join(work, "backup.sh");
+    fs.writeFileSync(script, renderBackupScript().replace(/^STATE_DIR=.*$/m, `STATE_DIR=${path.join(work, "state")}`));
+    const env = {
+      PATH: `${bin}:${process.env.PATH}`,
+      BACKUP_INTERVAL_SECONDS: "3600",
+      S3_ENDPOINT: "https://backup.example.net", S3_BUCKET: "kf-backups", S3_ACCESS_KEY_FILE: path.join(work, "ak"), S3_SECRET_KEY_FILE: path.join(work, "sk"),
+      MIRROR_SOURCE_ENDPOINT: "http://minio:9000", MIRROR_SOURCE_ACCESS_KEY_FILE: path.join(work, "sak"), MIRROR_SOURCE_SECRET_KEY_FILE: path.join(work, "ssk"),
+      MIRROR_BUCKET_PREFIX: TENANT_BUCKET_PREFIX,
+    };
+    const r = spawnSync("sh", [script, "mirror-once"], { env, encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const mirrors = fs.readFileSync(calls, "utf8").split("\n").filter((l) => l.startsWith("mirror"));
+    expect(mirrors).toEqual([
+      "mirror --quiet --overwrite source/kestra-acme backup/kf-backups/bucket/acme",
+      "mirror --quiet --overwrite source/kestra-acme-eu backup/kf-backups/bucket/acme-eu",
+    ]);
+    expect(r.stdout).toContain("mirrored 2 tenant bucket(s)");
+    expect(fs.existsSync(path.join(work, "state", "last-success"))).toBe(true);
+    // A failing listing fails the pass and records no success.
+    fs.writeFileSync(path.join(bin, "mc"), `#!/bin/sh\ncase "$1" in alias) ;; *) exit 5 ;; esac\n`, { mode: 0o755 });
+    fs.rmSync(path.join(work, "state"), { recursive: true });
+    expect(spawnSync("sh", [script, "mirror-once"], { env, encoding: "utf8" }).status).not.toBe(0);
+    expect(fs.existsSync(path.join(work, "state", "last-success"))).toBe(false);
   });
   it("health fails when the last success is older than two intervals", () => {
     const script = renderBackupScript().replace(/^STATE_DIR=.*$/m, `STATE_DIR=${tmpDir("kf-state-")}`);
