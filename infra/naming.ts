@@ -23,6 +23,10 @@ export const STORAGE_SERVICE = "platform_storage_minio";
 /** Swarm stack of the platform's backup services, and the bucket mirror service. */
 export const BACKUP_STACK = "platform_backup";
 export const BACKUP_MIRROR_SERVICE = "platform_backup_mirror";
+/** The IAM policy of the mirror's read-only key on every tenant bucket (the policy pack knows it by this name). */
+export const MIRROR_SOURCE_POLICY_NAME = "backup.mirror-source";
+/** Every tenant bucket's name starts with this (`tenantNames().bucket`): what the mirror discovers. */
+export const TENANT_BUCKET_PREFIX = "kestra-";
 export const ACME_VOLUME = "traefik_acme";
 export const MINIO_VOLUME = "minio_data";
 /**
@@ -142,7 +146,7 @@ export function tenantNames(tenant: string): TenantNames {
     stack,
     privateNetwork: `net_${tenant}_private`,
     pgVolume: `pg_${tenant}_data`,
-    bucket: `kestra-${tenant}`,
+    bucket: `${TENANT_BUCKET_PREFIX}${tenant}`,
     services: {
       postgres: `${stack}_postgres`,
       web: `${stack}_kestra`,

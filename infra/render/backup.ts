@@ -5,6 +5,7 @@
  * escrow encryption. No Pulumi, no I/O.
  */
 import { createCipheriv, createHmac, pbkdf2Sync } from "crypto";
+import { MIRROR_SOURCE_POLICY_NAME, TENANT_BUCKET_PREFIX } from "../naming";
 
 /** pg_dump flags of every scheduled dump: custom format (pg_restore reads it), no owner/ACL statements. */
 export const PG_DUMP_ARGS = ["--format=custom", "--compress=6", "--no-owner", "--no-privileges"] as const;
@@ -34,11 +35,7 @@ export const backupPrefixes = (tenant: string) => ({
   escrow: `${BACKUP_KINDS.escrow}${tenant}/`,
 });
 
-/** The IAM policy of the mirror's read-only key on the tenant buckets (the policy pack knows it by this name). */
-export const MIRROR_SOURCE_POLICY_NAME = "backup.mirror-source";
-
-/** Every tenant bucket's name starts with this (infra/naming.ts `tenantNames().bucket`): what the mirror discovers. */
-export const TENANT_BUCKET_PREFIX = "kestra-";
+export { MIRROR_SOURCE_POLICY_NAME, TENANT_BUCKET_PREFIX };
 
 /** Names of the backup keys and policies: a dot never occurs in a tenant bucket name. */
 export const backupUserName = (stack: string, who: string) => `backup-${stack}-${who}`;
