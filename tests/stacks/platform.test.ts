@@ -28,7 +28,7 @@ describe("ProxyStack", () => {
     expect(c.args).toContain("--providers.swarm.exposedByDefault=false");
     expect(spec(t).placement.constraints).toEqual(["node.role == manager", "node.hostname == swarm-manager-1"]);
     expect(c.env).toEqual({ CLOUDFLARE_DNS_API_TOKEN_FILE: "/run/secrets/cloudflare_dns_api_token" });
-    expect(c.secrets.map((s: any) => s.fileName)).toEqual(["/run/secrets/cloudflare_dns_api_token"]);
+    expect(c.secrets.map((s: any) => s.fileName)).toEqual(["/run/secrets/cloudflare_dns_api_token", "/run/secrets/traefik_metrics_users"]);
     expect(c.healthcheck.tests).toEqual(["CMD", "traefik", "healthcheck", "--ping"]);
     expect(spec(t).resources.limits.memoryBytes).toBeGreaterThan(0);
     const acme = byName(plan, "proxy-acme-volume@swarm-manager-1");
