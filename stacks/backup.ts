@@ -227,7 +227,7 @@ export class BackupStack extends pulumi.ComponentResource {
   }
 
   /**
-   * The tenant's dump key (`<t>/postgres/` only, no delete) and its escrow object, declared under
+   * The tenant's dump key (`postgres/<t>/` only, no delete) and its escrow object, declared under
    * `parent` (the tenant): they come and go with the tenant, on this target's provider.
    */
   provisionTenant(tenant: string, escrow: pulumi.Output<string>, parent: pulumi.Resource): BackupKey {
