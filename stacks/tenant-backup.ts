@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "../infra/config/schema";
 import { LABEL_TENANT, POSTGRES_ALIAS, type TenantNames } from "../infra/naming";
 import { PLATFORM_RESOURCES, swarmResources } from "../infra/profiles";
-import { BACKUP_SCRIPT_PATH, BACKUP_SECRET_PURPOSES, backupPrefixes, durationSeconds } from "../infra/render/backup";
+import { BACKUP_SCRIPT_PATH, BACKUP_SECRET_PURPOSES, backupCredentialsFile, backupPrefixes, durationSeconds } from "../infra/render/backup";
 import { identityLabels, labelList } from "../infra/render/labels";
 import type { Tenant } from "../infra/tenants/schema";
 import type { BackupKey } from "./backup";
@@ -25,6 +25,11 @@ export interface TenantBackupArgs {
   manager: docker.Provider;
   privateNetworkId: pulumi.Input<string>;
   dbPassword: pulumi.Input<string>;
+  /**
+   * The tenant's Postgres password secret (Postgres in a container): mounted here too, so the backup
+   * needs no copy of it. Absent with a managed database: the backup then holds its own.
+   */
+  pgPasswordSecret?: docker.Secret;
   key: BackupKey;
   endpoint: string;
   bucket: string;
@@ -42,6 +47,9 @@ export function backupDatabaseEnv(tenant: Tenant, names: TenantNames, settings: 
   return { PGHOST: POSTGRES_ALIAS, PGPORT: "5432", PGUSER: names.dbUser, PGDATABASE: names.database, PGSSLMODE: "disable" };
 }
 
+/** The file name of the backup key's credentials secret under /run/secrets. */
+export const BACKUP_CREDENTIALS_FILE = "backup_s3_credentials";
+
 export class TenantBackup extends pulumi.ComponentResource {
   readonly service: docker.Service;
 
@@ -54,9 +62,13 @@ export class TenantBackup extends pulumi.ComponentResource {
     const secret = (logical: string, purpose: string, content: pulumi.Input<string>) =>
       hashedSecret(`${t}-${logical}`, { prefix: n.secretPrefix, purpose, content, labels: objectLabels }, on);
     // Purposes short enough for a 30-character tenant (Swarm object names: 64; infra/name-limits.ts).
-    const pg = secret("backup-pg-password", BACKUP_SECRET_PURPOSES.pgPassword, args.dbPassword);
-    const access = secret("backup-access-key", BACKUP_SECRET_PURPOSES.accessKey, args.key.accessKey);
-    const secretKey = secret("backup-secret-key", BACKUP_SECRET_PURPOSES.secretKey, args.key.secretKey);
+    const pg = args.pgPasswordSecret ?? secret("backup-pg-password", BACKUP_SECRET_PURPOSES.pgPassword, args.dbPassword);
+    // Both keys in one file (two lines): one Swarm secret, read by the script's mc_alias_file.
+    const credentials = secret(
+      "backup-credentials",
+      BACKUP_SECRET_PURPOSES.s3Credentials,
+      pulumi.all([args.key.accessKey, args.key.secretKey]).apply(([a, k]) => backupCredentialsFile(a, k)),
+    );
 
     this.service = new docker.Service(
       `${t}-backup`,
@@ -78,10 +90,9 @@ export class TenantBackup extends pulumi.ComponentResource {
               S3_ENDPOINT: args.endpoint,
               S3_BUCKET: args.bucket,
               S3_PREFIX: backupPrefixes(tenant.name).postgres,
-              S3_ACCESS_KEY_FILE: "/run/secrets/backup_access_key",
-              S3_SECRET_KEY_FILE: "/run/secrets/backup_secret_key",
+              S3_CREDENTIALS_FILE: `/run/secrets/${BACKUP_CREDENTIALS_FILE}`,
             },
-            secrets: [secretMount(pg, "pg_password"), secretMount(access, "backup_access_key"), secretMount(secretKey, "backup_secret_key")],
+            secrets: [secretMount(pg, "pg_password"), secretMount(credentials, BACKUP_CREDENTIALS_FILE)],
             configs: [{ configId: args.script.id, configName: args.script.name, fileName: BACKUP_SCRIPT_PATH, fileMode: 0o555 }],
             healthcheck: { tests: ["CMD", "/bin/sh", BACKUP_SCRIPT_PATH, "health"], interval: "60s", timeout: "10s", retries: 3, startPeriod: "120s" },
             stopGracePeriod: "60s",

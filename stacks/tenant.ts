@@ -110,6 +110,7 @@ export class TenantStack extends pulumi.ComponentResource {
     // --- Database -------------------------------------------------------------------------
     const dbPassword = new random.RandomPassword(`${t}-db-password`, { length: 32, special: false }, { parent: this });
     let dbReady: pulumi.Resource[] = [];
+    let pgSecret: docker.Secret | undefined;
     if (tenant.postgres.mode === "managed") {
       const provider = args.managedPostgres;
       if (!provider) throw new Error(`TenantStack ${tenant.name}: managed Postgres needs the managed server's provider`);
@@ -134,7 +135,7 @@ export class TenantStack extends pulumi.ComponentResource {
         { name: n.pgVolume, driver: "local", labels: labelList({ ...objectLabels, [LABEL_ROLE]: "postgres" }) },
         { parent: this, provider: args.dataNode, protect: true, retainOnDelete: true },
       );
-      const pgSecret = hashedSecret(`${t}-pg-password-secret`, { prefix: n.secretPrefix, purpose: "pg_password", content: dbPassword.result, labels: objectLabels }, on);
+      pgSecret = hashedSecret(`${t}-pg-password-secret`, { prefix: n.secretPrefix, purpose: "pg_password", content: dbPassword.result, labels: objectLabels }, on);
       const postgres = new docker.Service(
         `${t}-postgres`,
         {
@@ -204,6 +205,7 @@ export class TenantStack extends pulumi.ComponentResource {
         manager: args.manager,
         privateNetworkId: privateNetwork.id,
         dbPassword: dbPassword.result,
+        pgPasswordSecret: pgSecret,
         key: backupKey,
         endpoint: args.backup.endpoint,
         bucket: args.backup.bucket,

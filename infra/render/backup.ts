@@ -165,8 +165,24 @@ export function durationSeconds(d: string): number {
   return Number(m[1]) * (m[2] === "h" ? 3600 : 60);
 }
 
-/** Purposes of the backup service's Swarm secrets (`kestra_<t>_<purpose>_<hash>`). */
-export const BACKUP_SECRET_PURPOSES = { pgPassword: "bkp_pg_pass", accessKey: "bkp_s3_key", secretKey: "bkp_s3_secret" } as const;
+/**
+ * Purposes of the backup service's own Swarm secrets (`kestra_<t>_<purpose>_<hash>`): its key's
+ * credentials file and, with a managed database only, the database password (with Postgres in a
+ * container the service mounts the tenant's Postgres password secret itself).
+ */
+export const BACKUP_SECRET_PURPOSES = { pgPassword: "bkp_pg_pass", s3Credentials: "bkp_s3" } as const;
+
+/**
+ * The backup key's credentials file: the access key on its first line, the secret key on its second
+ * (one Swarm secret instead of two; the script reads both lines with `read`). Neither key may hold a
+ * line break or be empty: the file would read as other keys.
+ */
+export function backupCredentialsFile(accessKey: string, secretKey: string): string {
+  for (const [what, v] of [["access key", accessKey], ["secret key", secretKey]] as const) {
+    if (!v || /[\r\n]/.test(v)) throw new Error(`backup credentials: the ${what} is empty or holds a line break`);
+  }
+  return `${accessKey}\n${secretKey}\n`;
+}
 
 export const BACKUP_SCRIPT_PATH = "/usr/local/bin/kestra-fleet-backup.sh";
 /** Where the script records its last success (epoch seconds), read by the health check. */
@@ -185,7 +201,8 @@ export const BACKUP_STATE_DIR = "/tmp/kestra-fleet-backup";
  * - `mirror-once`: one mirror pass now, its exit status the result (on the mirror's task);
  * - `health`: exit 1 when the last success is older than two intervals (or, before the first
  *   success, when the container has run longer than two intervals).
- * Credentials only come from files: PGPASSWORD_FILE, S3_ACCESS_KEY_FILE, S3_SECRET_KEY_FILE,
+ * Credentials only come from files: PGPASSWORD_FILE; the target's keys from S3_CREDENTIALS_FILE
+ * (backupCredentialsFile: both keys in one file) or else S3_ACCESS_KEY_FILE and S3_SECRET_KEY_FILE;
  * MIRROR_SOURCE_ACCESS_KEY_FILE, MIRROR_SOURCE_SECRET_KEY_FILE.
  */
 export function renderBackupScript(): string {
@@ -219,6 +236,15 @@ health() {
 # mc keeps its aliases under MC_CONFIG_DIR: set one alias from two secret files.
 mc_alias() {
   mc alias set "$1" "$2" "$(cat "$3")" "$(cat "$4")" --api S3v4 >/dev/null
+}
+
+# The same from one credentials file: the access key on its first line, the secret key on its second.
+mc_alias_file() {
+  if { IFS= read -r access_key && IFS= read -r secret_key; } <"$3" && [ -n "$access_key" ] && [ -n "$secret_key" ]; then :; else
+    log "$3 does not hold an access key and a secret key on two lines"
+    return 1
+  fi
+  mc alias set "$1" "$2" "$access_key" "$secret_key" --api S3v4 >/dev/null
 }
 
 # Called as an if condition, where set -e does not apply: every step checks its own status.
@@ -281,7 +307,11 @@ case "$mode" in
     mkdir -p "$STATE_DIR"
     case "$mode" in *once) ;; *) date -u +%s >"$STATE_DIR/started" ;; esac
     export MC_CONFIG_DIR="$STATE_DIR/mc"
-    mc_alias backup "$S3_ENDPOINT" "$S3_ACCESS_KEY_FILE" "$S3_SECRET_KEY_FILE"
+    if [ -n "\${S3_CREDENTIALS_FILE:-}" ]; then
+      mc_alias_file backup "$S3_ENDPOINT" "$S3_CREDENTIALS_FILE"
+    else
+      mc_alias backup "$S3_ENDPOINT" "$S3_ACCESS_KEY_FILE" "$S3_SECRET_KEY_FILE"
+    fi
     if [ "$mode" = mirror ] || [ "$mode" = mirror-once ]; then
       mc_alias source "$MIRROR_SOURCE_ENDPOINT" "$MIRROR_SOURCE_ACCESS_KEY_FILE" "$MIRROR_SOURCE_SECRET_KEY_FILE"
       if [ "$mode" = mirror ]; then loop mirror_once; else mirror_once; fi

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EMPTY_CHECK_SQL, PG_DUMP_ARGS, PG_RESTORE_ARGS, renderBackupScript } from "../../infra/render/backup";
+import { backupCredentialsFile, EMPTY_CHECK_SQL, PG_DUMP_ARGS, PG_RESTORE_ARGS, renderBackupScript } from "../../infra/render/backup";
 import { tmpDir } from "../files";
 
 const INSTALL = "apt-get update && apt-get install -y postgresql";
@@ -142,10 +142,12 @@ describe("the backup script against the real PostgreSQL (mc stubbed by a local c
     const stubs = path.join(work, "bin");
     fs.mkdirSync(s3);
     fs.mkdirSync(stubs);
-    // mc: `alias set` succeeds, `cp SRC ALIAS/BUCKET/KEY` copies into the fake object store.
-    fs.writeFileSync(path.join(stubs, "mc"), `#!/bin/sh\nset -eu\nif [ "$1" = alias ]; then exit 0; fi\nif [ "$1" = cp ]; then shift; [ "$1" = --quiet ] && shift; mkdir -p "$(dirname "${s3}/$2")"; cp "$1" "${s3}/$2"; exit 0; fi\nexit 3\n`, { mode: 0o755 });
+    // mc: `alias set` succeeds only with the keys of the credentials file (read from its two lines),
+    // `cp SRC ALIAS/BUCKET/KEY` copies into the fake object store.
+    fs.writeFileSync(path.join(stubs, "mc"), `#!/bin/sh\nset -eu\nif [ "$1" = alias ]; then [ "$5 $6" = "AKDRILL SKDRILL" ] || exit 4; exit 0; fi\nif [ "$1" = cp ]; then shift; [ "$1" = --quiet ] && shift; mkdir -p "$(dirname "${s3}/$2")"; cp "$1" "${s3}/$2"; exit 0; fi\nexit 3\n`, { mode: 0o755 });
     if (pgDumpVersion) fs.writeFileSync(path.join(stubs, "pg_dump"), `#!/bin/sh\necho "pg_dump (PostgreSQL) ${pgDumpVersion}"\n`, { mode: 0o755 });
-    for (const f of ["pw", "ak", "sk"]) fs.writeFileSync(path.join(work, f), "x\n");
+    fs.writeFileSync(path.join(work, "pw"), "x\n");
+    fs.writeFileSync(path.join(work, "creds"), backupCredentialsFile("AKDRILL", "SKDRILL"));
     const state = path.join(work, "state");
     const script = path.join(work, "backup.sh");
     fs.writeFileSync(script, renderBackupScript().replace(/^STATE_DIR=.*$/m, `STATE_DIR=${state}`));
@@ -154,7 +156,7 @@ describe("the backup script against the real PostgreSQL (mc stubbed by a local c
       PGHOST: dir, PGPORT: String(port), PGUSER: "postgres", PGDATABASE: "kestra_drill", PGSSLMODE: "disable",
       PGPASSWORD_FILE: path.join(work, "pw"), BACKUP_TENANT: "drill", BACKUP_INTERVAL_SECONDS: "3600",
       S3_ENDPOINT: "https://backup.example.net", S3_BUCKET: "kf-backups", S3_PREFIX: "postgres/drill/",
-      S3_ACCESS_KEY_FILE: path.join(work, "ak"), S3_SECRET_KEY_FILE: path.join(work, "sk"),
+      S3_CREDENTIALS_FILE: path.join(work, "creds"),
     };
     const script_ = (mode: string) =>
       new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {

@@ -54,7 +54,13 @@ describe("backups", () => {
       expect(spec.containerSpec.mounts ?? []).toEqual([]);
       expect(Object.keys(spec.containerSpec.env).filter((k) => /KEY|PASSWORD/.test(k)).every((k) => k.endsWith("_FILE"))).toBe(true);
       expect(spec.containerSpec.env).toMatchObject({ S3_PREFIX: `postgres/${t}/`, BACKUP_INTERVAL_SECONDS: "21600", PGHOST: "postgres" });
-      expect(spec.containerSpec.secrets.map((x: any) => x.fileName).sort()).toEqual(["/run/secrets/backup_access_key", "/run/secrets/backup_secret_key", "/run/secrets/pg_password"]);
+      expect(spec.containerSpec.secrets.map((x: any) => x.fileName).sort()).toEqual(["/run/secrets/backup_s3_credentials", "/run/secrets/pg_password"]);
+      // The database password is the tenant's Postgres secret itself (no copy); the key is one file.
+      const pgMount = spec.containerSpec.secrets.find((x: any) => x.fileName === "/run/secrets/pg_password");
+      expect(pgMount.secretId).toBe(byName(p(), `${t}-pg-password-secret`).id);
+      expect(p().resources.some((r) => r.name === `${t}-backup-pg-password`)).toBe(false);
+      expect(spec.containerSpec.env.S3_CREDENTIALS_FILE).toBe("/run/secrets/backup_s3_credentials");
+      expect(spec.containerSpec.env).not.toHaveProperty("S3_ACCESS_KEY_FILE");
       expect(spec.containerSpec.healthcheck.tests).toEqual(["CMD", "/bin/sh", "/usr/local/bin/kestra-fleet-backup.sh", "health"]);
     }
   });

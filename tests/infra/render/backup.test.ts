@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
 import {
+  backupCredentialsFile,
   backupWriterPolicy,
   dumpName,
   ESCROW_ITERATIONS,
@@ -123,6 +124,43 @@ function shellcheck(): string {
   if (spawnSync("sh", ["-c", "command -v shellcheck"]).status !== 0) throw new Error("shellcheck is missing: run `apt-get update && apt-get install -y shellcheck`");
   return "shellcheck";
 }
+
+describe("backup credentials file", () => {
+  it("holds the access key and the secret key on two lines", () => {
+    expect(backupCredentialsFile("backup-staging-acme", "s3cr3t")).toBe("backup-staging-acme\ns3cr3t\n");
+  });
+  it("refuses an empty key or a key with a line break (the file would read as other keys)", () => {
+    for (const [a, k] of [["", "sk"], ["ak", ""], ["a\nk", "sk"], ["ak", "s\rk"], ["ak", "sk\n"]]) {
+      expect(() => backupCredentialsFile(a, k), JSON.stringify([a, k])).toThrow(/backup credentials/);
+    }
+  });
+  it("is read by the script: mc gets both keys; a file without two lines stops the run before mc", () => {
+    const dir = tmpDir("kf-creds-");
+    const bin = path.join(dir, "bin");
+    fs.mkdirSync(bin);
+    // mc records its arguments; pg_dump and psql are never reached in these runs (mc_alias fails or `exit 7` stubs stop them).
+    fs.writeFileSync(path.join(bin, "mc"), `#!/bin/sh\nprintf '%s\\n' "$*" >>"${dir}/mc.log"\n`, { mode: 0o755 });
+    for (const tool of ["pg_dump", "psql"]) fs.writeFileSync(path.join(bin, tool), "#!/bin/sh\nexit 7\n", { mode: 0o755 });
+    const script = path.join(dir, "backup.sh");
+    fs.writeFileSync(script, renderBackupScript().replace(/^STATE_DIR=.*$/m, `STATE_DIR=${path.join(dir, "state")}`));
+    const run = (creds: string) => {
+      fs.writeFileSync(path.join(dir, "creds"), creds);
+      fs.rmSync(path.join(dir, "mc.log"), { force: true });
+      const env = { PATH: `${bin}:${process.env.PATH}`, BACKUP_INTERVAL_SECONDS: "3600", BACKUP_TENANT: "acme", S3_ENDPOINT: "https://b.example.net", S3_BUCKET: "b", S3_PREFIX: "acme/postgres/", S3_CREDENTIALS_FILE: path.join(dir, "creds"), PGPASSWORD_FILE: path.join(dir, "creds") };
+      const r = spawnSync("sh", [script, "once"], { env, encoding: "utf8" });
+      return { ...r, mc: fs.existsSync(path.join(dir, "mc.log")) ? fs.readFileSync(path.join(dir, "mc.log"), "utf8") : "" };
+    };
+    const ok = run(backupCredentialsFile("AKIDEXAMPLE", "SKEXAMPLE"));
+    expect(ok.mc).toBe("alias set backup https://b.example.net AKIDEXAMPLE SKEXAMPLE --api S3v4\n");
+    expect(ok.status).not.toBe(0); // the stubbed pg_dump/psql fail afterwards: only the alias is checked here
+    for (const bad of ["AKIDEXAMPLE\n", "", "\nSKEXAMPLE\n"]) {
+      const r = run(bad);
+      expect(r.mc, JSON.stringify(bad)).toBe("");
+      expect(r.status).not.toBe(0);
+      expect(r.stdout).toContain("does not hold an access key and a secret key on two lines");
+    }
+  });
+});
 
 describe("backup script", () => {
   it("is POSIX sh that shellcheck accepts", () => {
