@@ -19,7 +19,7 @@ const KEEP_IMAGES = process.env.KESTRA_FLEET_E2E_KEEP_IMAGES === "1";
 const CONVERGE_MS = 5 * 60_000;
 const ROTATED_TENANT = "alpha";
 /** Ports a role's stand-in listens on (what a neighbour could try to reach). */
-const PORTS: Record<string, number[]> = { postgres: [5432], web: [8080, 8081], backend: [8080, 8081], worker: [8080, 8081], gateway: [9000], storage: [9000], "metrics-relay": [RELAY_BACKEND_PORT, RELAY_WEB_PORT] };
+const PORTS: Record<string, number[]> = { postgres: [5432], web: [8080, 8081], backend: [8080, 8081], worker: [8080, 8081], gateway: [9000, RELAY_BACKEND_PORT, RELAY_WEB_PORT], storage: [9000] };
 
 /** Platform networks several tenants' services share (see the isolation check). */
 const SHARED = [PUBLIC_NETWORK, STORAGE_NETWORK, MONITORING_NETWORK];
@@ -291,8 +291,8 @@ async function suite(engine: Engine, state: { stacks: string[]; created: { kind:
         for (const ac of containersOf(d, as.name)) {
           const aNets = Object.keys(addresses(d, ac));
           // Peers of one role on a shared platform network see each other there by design: the webs on
-          // the public network Traefik routes through, the storage gateways on net_storage, the metrics
-          // relays on net_monitoring. Only there.
+          // the public network Traefik routes through, the gateways on net_storage and on
+          // net_monitoring. Only there.
           const peerNet = (bs: Svc, net: string) => bs.role === as.role && SHARED.includes(net) && aNets.includes(net);
           const names: string[] = [];
           const targets: string[] = [];

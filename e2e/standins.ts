@@ -16,7 +16,6 @@ export const STANDIN_BY_ROLE: Record<string, string> = {
   worker: "kestra-fleet-e2e/kestra:standin",
   storage: "kestra-fleet-e2e/storage:standin",
   gateway: "kestra-fleet-e2e/socat:standin",
-  "metrics-relay": "kestra-fleet-e2e/socat:standin",
   // The program's own backup script (a Swarm config) runs unchanged on Debian's pg_dump 15 (the
   // stand-in server's major) with the `mc` stand-in, which keeps uploads inside the container.
   backup: "kestra-fleet-e2e/backup:standin",

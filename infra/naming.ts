@@ -61,7 +61,6 @@ export type ServiceRole =
   | "worker"
   | "postgres"
   | "gateway"
-  | "metrics-relay"
   | "proxy"
   | "socket-proxy"
   | "storage"
@@ -103,7 +102,7 @@ export const PROMETHEUS_PORT = 9090;
 export const ALERTMANAGER_PORT = 9093;
 export const NODE_EXPORTER_PORT = 9100;
 export const CADVISOR_PORT = 8080;
-/** A tenant's metrics relay: 8081 forwards to the backend's management port, 8082 to the web server's. */
+/** A tenant's gateway (with monitoring): 8081 forwards to the backend's management port, 8082 to the web server's. */
 export const RELAY_BACKEND_PORT = 8081;
 export const RELAY_WEB_PORT = 8082;
 /** Traefik's metrics entry point (not published: reachable on its overlays only). */
@@ -126,7 +125,7 @@ export interface TenantNames {
   privateNetwork: string;
   pgVolume: string;
   bucket: string;
-  services: { postgres: string; web: string; backend: string; worker: string; storageGateway: string; metricsRelay: string; backup: string };
+  services: { postgres: string; web: string; backend: string; worker: string; gateway: string; backup: string };
   /** Postgres database and role (per-tenant server: constant-ish; managed server: unique per tenant). */
   database: string;
   dbUser: string;
@@ -152,8 +151,7 @@ export function tenantNames(tenant: string): TenantNames {
       web: `${stack}_kestra`,
       backend: `${stack}_executor`,
       worker: `${stack}_worker`,
-      storageGateway: `${stack}_storage_gateway`,
-      metricsRelay: `${stack}_metrics_relay`,
+      gateway: `${stack}_gateway`,
       backup: `${stack}_backup`,
     },
     database: `kestra_${snake}`,

@@ -38,10 +38,11 @@ export const PLATFORM_RESOURCES = {
   minio: r(0.5, 2, 1024, 2048),
   /** wollomatic/socket-proxy: a small Go binary, a handful of requests every 15 s. */
   socketProxy: r(0.05, 0.25, 16, 64),
-  /** A tenant's storage gateway: socat, one process of about 1 MiB per open connection. */
-  storageGateway: r(0.05, 0.5, 16, 128),
-  /** A tenant's metrics relay: two socat listeners, one scrape every 30 s each. */
-  metricsRelay: r(0.02, 0.25, 8, 64),
+  /**
+   * A tenant's gateway: socat, one process of about 1 MiB per open connection (Kestra's storage
+   * traffic) plus two scrapes every 30 s with monitoring.
+   */
+  gateway: r(0.05, 0.5, 24, 160),
   prometheus: r(0.25, 2, 512, 2048),
   alertmanager: r(0.05, 0.5, 32, 128),
   nodeExporter: r(0.05, 0.25, 16, 64),

@@ -3,9 +3,9 @@
  * (protected, retained, its node pinned from the stack config), its own read-only Docker socket proxy for
  * Swarm service discovery, Alertmanager with the stack's receiver, node exporter and cAdvisor on every
  * node. Everything it renders depends on the stack settings only: adding a tenant changes none of these
- * services (a tenant brings its own metrics relay, stacks/tenant-metrics-relay.ts, which discovery finds).
+ * services (a tenant brings its own gateway, stacks/tenant-gateway.ts, which discovery finds).
  * Networks: `net_monitoring` (internal; Prometheus, Alertmanager, node exporter, Traefik, the tenants'
- * relays; no Kestra service), `net_monitoring_docker_api` (Prometheus and its socket proxy only),
+ * gateways; no Kestra service), `net_monitoring_docker_api` (Prometheus and its socket proxy only),
  * `net_monitoring_nodes` (Prometheus and cAdvisor only) and `net_monitoring_egress` (Alertmanager's
  * route out).
  */
@@ -93,7 +93,7 @@ function adminIncludes(admins: Settings["cloudflare"]["admins"]) {
 const wget = (url: string) => ({ tests: ["CMD", "wget", "-q", "-O", "/dev/null", url], interval: "30s", timeout: "5s", retries: 3, startPeriod: "30s" });
 
 export class MonitoringStack extends pulumi.ComponentResource {
-  /** The network each tenant's metrics relay joins (and Traefik, for its metrics). */
+  /** The network each tenant's gateway joins (and Traefik, for its metrics). */
   readonly network: docker.Network;
   /** The stack-wide scrape credential's password (a secret), for every tenant's Kestra config. */
   readonly scrapePassword: pulumi.Output<string>;

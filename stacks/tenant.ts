@@ -22,8 +22,7 @@ import type { Tenant } from "../infra/tenants/schema";
 import { escrowPlaintext } from "../infra/render/backup";
 import type { BackupStack } from "./backup";
 import { TenantEdge } from "./edge";
-import { TenantMetricsRelay } from "./tenant-metrics-relay";
-import { TenantStorageGateway } from "./tenant-storage-gateway";
+import { TenantGateway } from "./tenant-gateway";
 import { TenantBackup } from "./tenant-backup";
 import type { StorageBackend } from "./storage";
 import { endpointSpec, hashedConfig, hashedSecret, LOG_DRIVER, networkOptions, RESTART_POLICY, secretMount } from "./swarm";
@@ -50,7 +49,7 @@ export interface TenantStackArgs {
   managedPostgres?: postgresql.Provider;
   /** The stack's backup target: the tenant's dump key and escrow object come from it. */
   backup: BackupStack;
-  /** The monitoring stack, when on: its network (for the tenant's metrics relay) and scrape credential. */
+  /** The monitoring stack, when on: its network (for the tenant's gateway) and scrape credential. */
   monitoring?: TenantMonitoring;
 }
 
@@ -255,11 +254,17 @@ export class TenantStack extends pulumi.ComponentResource {
     });
     const taskEnv = gitSyncEnv(sync);
 
-    // --- Storage gateway (MinIO): Kestra's services stay off the shared storage network -----
-    const gateway = args.storage.networkId
-      ? new TenantStorageGateway(`${t}-gateway`, { names: n, settings, manager: args.manager, privateNetworkId: privateNetwork.id, storageNetworkId: args.storage.networkId }, { parent: this })
-      : undefined;
-    if (gateway) this.services.storageGateway = gateway.service.name;
+    // --- Gateway: the tenant's only door to MinIO (net_storage) and Prometheus's only door to the
+    // tenant's management ports (net_monitoring); Kestra's services stay off every shared network.
+    const gateway =
+      args.storage.networkId || mon
+        ? new TenantGateway(
+            `${t}-gateway`,
+            { names: n, settings, manager: args.manager, privateNetworkId: privateNetwork.id, storageNetworkId: args.storage.networkId, monitoringNetworkId: mon?.networkId },
+            { parent: this },
+          )
+        : undefined;
+    if (gateway) this.services.gateway = gateway.service.name;
 
     // --- Kestra services ------------------------------------------------------------------
     // Logical-name suffix and Docker name of each Kestra service.
@@ -341,12 +346,6 @@ export class TenantStack extends pulumi.ComponentResource {
         order: "start-first",
       });
       this.services.worker = worker.name;
-    }
-
-    // --- Metrics relay: Prometheus's only way to this tenant's management ports -------------------
-    if (mon) {
-      const relay = new TenantMetricsRelay(`${t}-metrics`, { names: n, settings, manager: args.manager, privateNetworkId: privateNetwork.id, monitoringNetworkId: mon.networkId }, { parent: this });
-      this.services.metricsRelay = relay.service.name;
     }
 
     this.edge = new TenantEdge(`${t}-edge`, { tenant, host, stack: args.stack, settings, cloudflare: args.cloudflare, probePolicyId: mon?.probePolicyId }, { parent: this });

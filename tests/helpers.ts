@@ -50,9 +50,10 @@ export async function planOk(opts: Parameters<typeof runPlan>[0]): Promise<Plan>
   return r.plan;
 }
 
-export function byName(plan: Plan, name: string): PlanResource {
-  const r = plan.resources.find((x) => x.name === name);
-  if (!r) throw new Error(`no resource named ${name}`);
+/** The resource of that logical name (of that type, when a component and its child share the name). */
+export function byName(plan: Plan, name: string, type?: string): PlanResource {
+  const r = plan.resources.find((x) => x.name === name && (type === undefined || x.type === type));
+  if (!r) throw new Error(`no resource named ${name}${type ? ` of type ${type}` : ""}`);
   return r;
 }
 

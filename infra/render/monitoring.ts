@@ -3,8 +3,9 @@
  * adding a tenant changes none of them, so no shared service restarts). Pure.
  * - Prometheus finds its targets with Docker Swarm service discovery through a read-only socket proxy
  *   of its own, and relabels them by the fleet's service labels (kestra-fleet.tenant, kestra-fleet.role).
- * - A tenant's Kestra is scraped through the tenant's metrics relay (socat on the tenant's private
- *   network and the monitoring network), with the stack's scrape credential (basic auth, file only).
+ * - A tenant's Kestra is scraped through the tenant's gateway (socat on the tenant's private network
+ *   and the monitoring network: stacks/tenant-gateway.ts), with the stack's scrape credential (basic
+ *   auth, file only).
  * - Alert rules and Alertmanager's routing.
  */
 import { stringify } from "yaml";
@@ -31,7 +32,6 @@ import {
   STORAGE_SERVICE,
   TRAEFIK_METRICS_PORT,
   type ServiceRole,
-  type TenantNames,
 } from "../naming";
 import { socketProxyArgs } from "./socket-proxy";
 import { TRAEFIK_METRICS_USER } from "./traefik";
@@ -103,11 +103,15 @@ function swarmJob(job: string, role: ServiceRole, port: number, extra: Record<st
   };
 }
 
-/** A tenant's Kestra component behind its relay: `backend` (8081 of the relay) or `web` (8082). */
+/**
+ * A tenant's Kestra component behind its gateway: `backend` (8081 of the gateway) or `web` (8082). Every
+ * gateway on the monitoring network forwards these ports (with monitoring on, every tenant's gateway is
+ * there); swarmJob keeps only its address on that network.
+ */
 function kestraJob(component: "backend" | "web", port: number) {
   return swarmJob(
     `kestra-${component}`,
-    "metrics-relay",
+    "gateway",
     port,
     { metrics_path: "/prometheus", basic_auth: { username: SCRAPE_USER, password_file: SCRAPE_PASSWORD_FILE } },
     [
@@ -359,31 +363,6 @@ export function alertmanagerConfigObject(settings: Settings): Record<string, unk
 
 export function renderAlertmanagerConfig(settings: Settings): string {
   return "# Rendered by kestra-fleet: do not edit.\n" + stringify(alertmanagerConfigObject(settings), { lineWidth: 0 });
-}
-
-/**
- * socat's arguments of a tenant's metrics relay: two listeners, each forwarding to one fixed address of
- * this tenant only (the backend's and the web server's management port, by service name on the
- * tenant's private network). Busybox sh (the alpine/socat image) starts both; the health check
- * tests both listeners, so a dead listener makes Swarm replace the task.
- */
-export function metricsRelayCommand(n: TenantNames): { commands: string[]; args: string[] } {
-  const fwd = (listen: number, service: string) => `socat tcp-listen:${listen},fork,reuseaddr tcp-connect:${service}:${KESTRA_MANAGEMENT_PORT}`;
-  return {
-    commands: ["/bin/sh", "-c"],
-    args: [`${fwd(RELAY_BACKEND_PORT, n.services.backend)} & ${fwd(RELAY_WEB_PORT, n.services.web)} & wait`],
-  };
-}
-
-export function metricsRelayHealthcheck() {
-  const probe = (port: number) => `socat -u OPEN:/dev/null TCP:127.0.0.1:${port},connect-timeout=3`;
-  return {
-    tests: ["CMD-SHELL", `${probe(RELAY_BACKEND_PORT)} && ${probe(RELAY_WEB_PORT)}`],
-    interval: "30s",
-    timeout: "5s",
-    retries: 3,
-    startPeriod: "5s",
-  };
 }
 
 /** The netrc file Kestra's health check authenticates with (curl --netrc-file). */

@@ -1,8 +1,8 @@
 /**
- * The Docker socket proxy between Traefik and the Docker API (wollomatic/socket-proxy), and the
- * storage gateway of a tenant (alpine/socat). Pure: arguments only.
+ * The Docker socket proxies between Traefik (or Prometheus) and the Docker API
+ * (wollomatic/socket-proxy). Pure: arguments only. A tenant's socat gateway: ./gateway.ts.
  */
-import { MINIO_S3_PORT, PROXY_SERVICE, SOCKET_PROXY_PORT, SOCKET_PROXY_SERVICE, STORAGE_SERVICE } from "../naming";
+import { PROXY_SERVICE, SOCKET_PROXY_PORT, SOCKET_PROXY_SERVICE } from "../naming";
 
 /** Traefik's `providers.swarm.endpoint`: the proxy's service name on the internal overlay. */
 export const SOCKET_PROXY_ENDPOINT = `tcp://${SOCKET_PROXY_SERVICE}:${SOCKET_PROXY_PORT}`;
@@ -41,31 +41,6 @@ export function socketProxyArgs(client: string = PROXY_SERVICE, allowGet: string
     "-stoponwatchdog",
     "-shutdowngracetime=5",
   ];
-}
-
-/**
- * socat's arguments for a tenant's storage gateway: listen on MinIO's port and forward every
- * connection to MinIO's service name. Not to the alias `minio`: the gateway carries that alias itself
- * on the tenant's private network, and Docker's embedded DNS may answer a container's own alias
- * with its own address (a loop); only MinIO carries its service name.
- */
-export function storageGatewayArgs(): string[] {
-  return [`tcp-listen:${MINIO_S3_PORT},fork,reuseaddr`, `tcp-connect:${STORAGE_SERVICE}:${MINIO_S3_PORT}`];
-}
-
-/**
- * The gateway's health check: socat itself (the image has no curl or wget) opens a TCP connection to
- * the gateway's own listener and closes it. It checks the forwarder, not MinIO: a MinIO outage must
- * not make Swarm restart every tenant's gateway.
- */
-export function storageGatewayHealthcheck() {
-  return {
-    tests: ["CMD", "socat", "-u", "OPEN:/dev/null", `TCP:127.0.0.1:${MINIO_S3_PORT},connect-timeout=3`],
-    interval: "30s",
-    timeout: "5s",
-    retries: 3,
-    startPeriod: "5s",
-  };
 }
 
 /**

@@ -3,7 +3,7 @@ import { BUCKET_TYPES, DOCKER_TYPES, STORAGE_POLICY_TYPES, TYPES, display, exter
 
 /** Types whose name must be unique: Docker objects, buckets, storage policies, managed databases. */
 const UNIQUE_NAME_TYPES: readonly string[] = [...DOCKER_TYPES, ...BUCKET_TYPES, ...STORAGE_POLICY_TYPES, TYPES.database];
-const TENANT_ROLES = ["web", "backend", "worker", "postgres", "gateway", "metrics-relay", "backup"];
+const TENANT_ROLES = ["web", "backend", "worker", "postgres", "gateway", "backup"];
 const PLATFORM_STACKS: Record<string, string> = {
   proxy: PROXY_STACK,
   "socket-proxy": PROXY_STACK,

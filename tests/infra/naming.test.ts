@@ -54,7 +54,7 @@ describe("naming", () => {
       privateNetwork: "net_acme_private",
       pgVolume: "pg_acme_data",
       bucket: "kestra-acme",
-      services: { postgres: "kestra_acme_postgres", web: "kestra_acme_kestra", backend: "kestra_acme_executor", worker: "kestra_acme_worker", storageGateway: "kestra_acme_storage_gateway", metricsRelay: "kestra_acme_metrics_relay" },
+      services: { postgres: "kestra_acme_postgres", web: "kestra_acme_kestra", backend: "kestra_acme_executor", worker: "kestra_acme_worker", gateway: "kestra_acme_gateway" },
     });
     expect(tenantHost("{tenant}.kestra.example.com", "acme")).toBe("acme.kestra.example.com");
   });

@@ -363,9 +363,9 @@ export function tenant(t: string, shared: PolicyResource[], opts: TenantOptions 
 
   if (!opts.aws) {
     const gateway = service(
-      `${t}-storage-gateway`,
+      `${t}-gateway`,
       {
-        name: n.services.storageGateway,
+        name: n.services.gateway,
         labels: tenantLabels("gateway"),
         order: "start-first",
         taskSpec: {

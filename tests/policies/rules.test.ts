@@ -433,7 +433,7 @@ describe("13 network-isolation", () => {
     ));
   it("a platform service on a tenant's private network", () =>
     expectOne(violations(networkIsolation, (rs) => find(rs, "proxy-traefik").props.taskSpec.networksAdvanceds.push({ id: idOf("acme-private-network") })), ["platform_proxy_traefik", "net_acme_private"], "private network of tenant acme"));
-  for (const [svc, role] of [["acme-executor", "backend"], ["acme-eu-worker", "worker"], ["acme-postgres", "postgres"], ["acme-storage-gateway", "gateway"]]) {
+  for (const [svc, role] of [["acme-executor", "backend"], ["acme-eu-worker", "worker"], ["acme-postgres", "postgres"], ["acme-gateway", "gateway"]]) {
     it(`a ${role} on the public network`, () =>
       expectOne(violations(networkIsolation, (rs) => find(rs, svc).props.taskSpec.networksAdvanceds.push({ id: idOf("proxy-public-network") })), [svc, "network_swarm_public"], `(role ${role}) is attached to the public network`));
   }
@@ -459,7 +459,7 @@ describe("14 stack-integrity", () => {
   it("two buckets with one name", () => expectOne(violations(stackIntegrity, (rs) => (find(rs, "acme-eu-bucket").props.bucket = "kestra-acme")), ["kestra-acme (acme-eu-bucket)"], "same name"));
   it("a name shared across types is fine", () => expect(violations(stackIntegrity, (rs) => (find(rs, "acme-pg18-volume").props.name = "net_acme_private"))).toEqual([]));
   it("a storage gateway without its tenant label", () =>
-    expectOne(violations(stackIntegrity, (rs) => setLabel(find(rs, "acme-storage-gateway"), "kestra-fleet.tenant", undefined)), ["kestra_acme_storage_gateway"], "(role gateway) has no kestra-fleet.tenant label"));
+    expectOne(violations(stackIntegrity, (rs) => setLabel(find(rs, "acme-gateway"), "kestra-fleet.tenant", undefined)), ["kestra_acme_gateway"], "(role gateway) has no kestra-fleet.tenant label"));
   it("a socket proxy outside the proxy stack", () =>
     expectOne(violations(stackIntegrity, (rs) => setLabel(find(rs, "proxy-socket-proxy"), "com.docker.stack.namespace", "platform_storage")), ["platform_proxy_socket_proxy"], "set it to platform_proxy"));
   it("a tenant without backend", () => expectOne(violations(stackIntegrity, (rs) => remove(rs, "acme-executor")), ["tenant acme ", "kestra_acme_executor"], "0 backend service(s)"));
@@ -667,9 +667,9 @@ describe("tenant-network-separation", () => {
       "detach one of them",
     ));
   it("another tenant's storage gateway on a tenant's private network: every Kestra service of that tenant is exposed", () => {
-    const vs = violations(tenantNetworkSeparation, (rs) => attach(rs, "acme-storage-gateway", "acme-eu-private-network"));
+    const vs = violations(tenantNetworkSeparation, (rs) => attach(rs, "acme-gateway", "acme-eu-private-network"));
     expect(vs.map((v) => v.message.split(" ")[0]).sort()).toEqual(["kestra_acme-eu_executor", "kestra_acme-eu_kestra", "kestra_acme-eu_worker"]);
-    for (const v of vs) expect(v.message).toContain("kestra_acme_storage_gateway");
+    for (const v of vs) expect(v.message).toContain("kestra_acme_gateway");
   });
   it("platform services sharing a network with a tenant are not this rule's concern", () => expect(violations(tenantNetworkSeparation, (rs) => attach(rs, "proxy-traefik", "acme-private-network"))).toEqual([]));
 });

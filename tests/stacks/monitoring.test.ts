@@ -40,22 +40,22 @@ describe("MonitoringStack", () => {
     };
     expect(shared(three)).toEqual(shared(two));
     const owner = tenantOf(three);
-    expect(three.resources.filter((r) => owner.get(r.urn) === "hooli").map((r) => r.name)).toContain("hooli-metrics-relay");
+    expect(three.resources.filter((r) => owner.get(r.urn) === "hooli").map((r) => r.name)).toContain("hooli-gateway");
   });
 
-  it("Prometheus shares no network with any Kestra service; each relay joins its own tenant's private network and the monitoring network", () => {
+  it("Prometheus shares no network with any Kestra service; each gateway joins its own tenant's private network, net_storage and the monitoring network", () => {
     const services = ofType(three, SERVICE);
     const prom = netIds(byName(three, "monitoring-prometheus"));
-    for (const s of services.filter((x) => ["web", "backend", "worker", "postgres", "gateway"].includes(labelsOf(x)["kestra-fleet.role"]))) {
+    for (const s of services.filter((x) => ["web", "backend", "worker", "postgres"].includes(labelsOf(x)["kestra-fleet.role"]))) {
       expect(netIds(s).filter((id) => prom.includes(id)), s.name).toEqual([]);
     }
     const monitoring = byName(three, "monitoring-network");
     expect(monitoring.inputs).toMatchObject({ name: "net_monitoring", internal: true, attachable: false });
     for (const t of ["acme", "globex", "hooli"]) {
-      const relay = byName(three, `${t}-metrics-relay`);
-      expect(netIds(relay)).toEqual([byName(three, `${t}-private-network`).id, monitoring.id]);
-      expect(labelsOf(relay)).toMatchObject({ "kestra-fleet.role": "metrics-relay", "kestra-fleet.tenant": t });
-      expect(spec(relay).containerSpec.args[0]).toContain(`tcp-connect:kestra_${t}_executor:8081`);
+      const gateway = byName(three, `${t}-gateway`, SERVICE);
+      expect(netIds(gateway)).toEqual([byName(three, `${t}-private-network`).id, byName(three, "storage-network").id, monitoring.id]);
+      expect(labelsOf(gateway)).toMatchObject({ "kestra-fleet.role": "gateway", "kestra-fleet.tenant": t });
+      expect(spec(gateway).containerSpec.args[0]).toContain(`tcp-connect:kestra_${t}_executor:8081`);
     }
   });
 

@@ -13,7 +13,7 @@ const networksOf = (r: PlanResource) => (spec(r).networksAdvanceds as { id: stri
 const tenantServices = () => ofType(plan, SERVICE).filter((s) => labelsOf(s)["kestra-fleet.tenant"]);
 
 describe("TenantStack services", () => {
-  it("network membership: Postgres private only; backend and workers never public; web the only public one; only the gateway on net_storage", () => {
+  it("network membership: Postgres private only; backend and workers never public; web the only public one; only the gateway on net_storage and net_monitoring", () => {
     for (const s of tenantServices()) {
       const t = labelsOf(s)["kestra-fleet.tenant"];
       const role = labelsOf(s)["kestra-fleet.role"];
@@ -23,25 +23,28 @@ describe("TenantStack services", () => {
       if (role === "postgres") expect(nets).toEqual([`net_${t}_private`]);
       if (role === "backend" || role === "worker") expect(nets).toEqual([`net_${t}_private`]);
       if (role === "web") expect(nets).toEqual([`net_${t}_private`, "network_swarm_public"]);
-      if (role === "gateway") expect(nets).toEqual([`net_${t}_private`, "net_storage"]);
+      if (role === "gateway") expect(nets).toEqual([`net_${t}_private`, "net_storage", "net_monitoring"]);
     }
   });
 
-  it("storage gateway: one per MinIO tenant, alias minio on the private network only, forwarding to MinIO's service name", () => {
+  it("gateway: one per tenant, alias minio on the private network only, forwarding to MinIO's service name and the tenant's own management ports", () => {
     const gateways = tenantServices().filter((s) => labelsOf(s)["kestra-fleet.role"] === "gateway");
-    expect(gateways.map((g) => g.inputs.name).sort()).toEqual(["kestra_acme_storage_gateway", "kestra_globex_storage_gateway", "kestra_initech_storage_gateway"]);
-    const g = byName(plan, "acme-storage-gateway");
+    expect(gateways.map((g) => g.inputs.name).sort()).toEqual(["kestra_acme_gateway", "kestra_globex_gateway", "kestra_initech_gateway"]);
+    const g = byName(plan, "acme-gateway", SERVICE);
     const s = spec(g);
     expect(labelsOf(g)).toEqual({ "com.docker.stack.namespace": "kestra_acme", "kestra-fleet.role": "gateway", "kestra-fleet.tenant": "acme" });
     expect(s.containerSpec.image).toBe("alpine/socat:1.8.0.3@sha256:beb4a68d9e4fe6b0f21ea774a0fde6c31f580dde6368939ed70100c5385b015e");
     // Not `minio`: inside the gateway that alias may resolve to the gateway itself.
-    expect(s.containerSpec.args).toEqual(["tcp-listen:9000,fork,reuseaddr", "tcp-connect:platform_storage_minio:9000"]);
-    expect(s.networksAdvanceds.map((n: any) => n.aliases)).toEqual([["minio"], undefined]);
-    expect(s.containerSpec.healthcheck.tests).toEqual(["CMD", "socat", "-u", "OPEN:/dev/null", "TCP:127.0.0.1:9000,connect-timeout=3"]);
+    expect(s.containerSpec.commands).toEqual(["/bin/sh", "-c"]);
+    expect(s.containerSpec.args).toEqual([
+      "socat tcp-listen:8081,fork,reuseaddr tcp-connect:kestra_acme_executor:8081 & socat tcp-listen:8082,fork,reuseaddr tcp-connect:kestra_acme_kestra:8081 & socat tcp-listen:9000,fork,reuseaddr tcp-connect:platform_storage_minio:9000 & wait",
+    ]);
+    expect(s.networksAdvanceds.map((n: any) => n.aliases)).toEqual([["minio"], undefined, undefined]);
+    expect(s.containerSpec.healthcheck.tests[0]).toBe("CMD-SHELL");
     expect(s.containerSpec).toMatchObject({ user: "65534:65534", capDrops: ["ALL"], readOnly: true });
     expect(s.resources.limits.memoryBytes).toBeGreaterThan(0);
     expect(s.restartPolicy.condition).toBe("any");
-    expect(g.parent).toMatch(/kestra-fleet:stacks:TenantStorageGateway::acme-gateway$/);
+    expect(g.parent).toMatch(/kestra-fleet:stacks:TenantStack\$kestra-fleet:stacks:TenantGateway::acme-gateway$/);
   });
 
   it("adding a tenant changes nothing shared: MinIO, its network and the proxy keep their inputs", async () => {

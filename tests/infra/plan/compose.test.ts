@@ -13,9 +13,9 @@ describe("equivalent Swarm stack files", () => {
     const plan = await planOk({ stack: "staging" });
     expect(swarmStacks(plan)).toEqual(["kestra_acme", "kestra_globex", "kestra_initech", "platform_backup", "platform_monitoring", "platform_proxy", "platform_storage"]);
     const doc = parse(composeFor(plan, "kestra_globex"));
-    expect(Object.keys(doc.services).sort()).toEqual(["backup", "executor", "kestra", "metrics_relay", "postgres", "storage_gateway", "worker"]);
-    expect(doc.services.storage_gateway.networks).toEqual({ net_globex_private: { aliases: ["minio"] }, net_storage: null });
-    expect(doc.services.storage_gateway).toMatchObject({ user: "65534:65534", read_only: true, cap_drop: ["ALL"] });
+    expect(Object.keys(doc.services).sort()).toEqual(["backup", "executor", "gateway", "kestra", "postgres", "worker"]);
+    expect(doc.services.gateway.networks).toEqual({ net_globex_private: { aliases: ["minio"] }, net_storage: null, net_monitoring: null });
+    expect(doc.services.gateway).toMatchObject({ user: "65534:65534", read_only: true, cap_drop: ["ALL"] });
     const proxy = parse(composeFor(plan, "platform_proxy"));
     expect(Object.keys(proxy.services).sort()).toEqual(["socket_proxy", "traefik"]);
     expect(proxy.services.socket_proxy).toMatchObject({ user: "0:0", read_only: true, cap_drop: ["ALL"], networks: { net_proxy_docker_api: null } });

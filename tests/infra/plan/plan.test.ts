@@ -38,14 +38,13 @@ describe("the whole program under mocks, both stacks", () => {
         "kestra-fleet:stacks:TenantStack": ["acme-tenant"],
         "kestra-fleet:stacks:TenantBucket": ["acme-storage"],
         "kestra-fleet:stacks:TenantEdge": ["acme-edge"],
-        "kestra-fleet:stacks:TenantStorageGateway": ["acme-gateway"],
-        "kestra-fleet:stacks:TenantMetricsRelay": ["acme-metrics"],
+        "kestra-fleet:stacks:TenantGateway": ["acme-gateway"],
         "kestra-fleet:stacks:TenantBackup": ["acme-backup"],
         [NETWORK]: ["acme-private-network"],
         [VOLUME]: ["acme-pg18-volume@swarm-node-1"],
         [SECRET]: ["acme-backup-credentials", "acme-kestra-config", "acme-pg-password-secret"],
         [CONFIG]: ["acme-git-sync-flow", "acme-kestra-entrypoint"],
-        [SERVICE]: ["acme-backup", "acme-executor", "acme-kestra", "acme-metrics-relay", "acme-postgres", "acme-storage-gateway"],
+        [SERVICE]: ["acme-backup", "acme-executor", "acme-gateway", "acme-kestra", "acme-postgres"],
         "random:index/randomPassword:RandomPassword": ["acme-admin-password", "acme-db-password"],
         "random:index/randomBytes:RandomBytes": ["acme-encryption-key"],
         "minio:index/s3Bucket:S3Bucket": ["acme-bucket"],
@@ -60,7 +59,7 @@ describe("the whole program under mocks, both stacks", () => {
       });
       // globex: 2 workers, ssh git, public webhooks, service token.
       const g = resourceSet(plan, "globex");
-      expect(g[SERVICE]).toEqual(["globex-backup", "globex-executor", "globex-kestra", "globex-metrics-relay", "globex-postgres", "globex-storage-gateway", "globex-worker"]);
+      expect(g[SERVICE]).toEqual(["globex-backup", "globex-executor", "globex-gateway", "globex-kestra", "globex-postgres", "globex-worker"]);
       expect(g[SECRET]).toEqual(["globex-backup-credentials", "globex-git-secret-git-ssh-key", "globex-kestra-config", "globex-pg-password-secret"]);
       expect(g["cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication"]).toEqual(["globex-access-app", "globex-access-webhook-app"]);
       expect(g["cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy"]).toEqual(["globex-access-allow", "globex-access-service-token", "globex-access-webhook-bypass"]);
@@ -91,7 +90,7 @@ describe("the whole program under mocks, both stacks", () => {
     const plan = plans.prod;
     const acme = (plan.outputs.tenants as any).acme;
     expect(acme).toMatchObject({ url: "https://acme-kestra.example.com/", adminEmail: "ana@acme.com", adminPassword: "[secret]", bucket: "kestra-acme" });
-    expect(acme.services).toEqual({ backend: "kestra_acme_executor", backup: "kestra_acme_backup", metricsRelay: "kestra_acme_metrics_relay", postgres: "kestra_acme_postgres", storageGateway: "kestra_acme_storage_gateway", web: "kestra_acme_kestra" });
+    expect(acme.services).toEqual({ backend: "kestra_acme_executor", backup: "kestra_acme_backup", gateway: "kestra_acme_gateway", postgres: "kestra_acme_postgres", web: "kestra_acme_kestra" });
     expect(acme.status).toBe("active");
     expect(plan.outputs.backup).toEqual({ bucket: "kestra-fleet-backups-prod", endpoint: "https://s3.eu-central-1.amazonaws.com", mirrorService: "platform_backup_mirror" });
     expect(acme.accessApplicationId).toBe(byName(plan, "acme-access-app").id);

@@ -15,7 +15,6 @@ import {
   alertmanagerConfigObject,
   kestraHealthcheck,
   managementNetrc,
-  metricsRelayCommand,
   PROMETHEUS_RULES_FILE,
   PROMETHEUS_SWARM_API_GET,
   PROMETHEUS_SWARM_API_HEAD,
@@ -28,7 +27,6 @@ import {
   TRAEFIK_METRICS_PASSWORD_FILE,
 } from "../../../infra/render/monitoring";
 import { managementEndpoints } from "../../../infra/render/kestra-config";
-import { tenantNames } from "../../../infra/naming";
 import type { Settings } from "../../../infra/config/schema";
 import { tmpDir } from "../../files";
 import { AMTOOL_0_28, requirePinnedDeb, requireTool } from "../../tools";
@@ -84,7 +82,7 @@ describe("Prometheus configuration", () => {
     expect(jobs).toEqual(["prometheus", "alertmanager", "kestra-backend", "kestra-web", "traefik", "node-exporter", "cadvisor", "blackbox"]);
     for (const job of cfg.scrape_configs.filter((j) => j.job_name.startsWith("kestra-"))) {
       expect(job.dockerswarm_sd_configs[0].host).toBe("http://platform_monitoring_socket_proxy:2375");
-      expect(job.dockerswarm_sd_configs[0].filters[0]).toEqual({ name: "label", values: ["kestra-fleet.role=metrics-relay"] });
+      expect(job.dockerswarm_sd_configs[0].filters[0]).toEqual({ name: "label", values: ["kestra-fleet.role=gateway"] });
       expect(job.basic_auth).toEqual({ username: "prometheus", password_file: SCRAPE_PASSWORD_FILE });
       expect(job.relabel_configs).toContainEqual({ source_labels: ["__meta_dockerswarm_service_label_kestra_fleet_tenant"], target_label: "tenant" });
     }
@@ -355,10 +353,6 @@ describe("scrape credential", () => {
     expect(kestraHealthcheck(true).tests).toEqual(["CMD", "curl", "-fsS", "--netrc-file", "/run/secrets/kestra_management_netrc", "-o", "/dev/null", "http://127.0.0.1:8081/health"]);
     expect(kestraHealthcheck(false).tests).toEqual(["CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8081/health"]);
     expect(managementNetrc("pw")).toBe("machine 127.0.0.1 login prometheus password pw\n");
-  });
-  it("a tenant's relay forwards to its own backend and web server only", () => {
-    const r = metricsRelayCommand(tenantNames("acme"));
-    expect(r.args[0]).toBe("socat tcp-listen:8081,fork,reuseaddr tcp-connect:kestra_acme_executor:8081 & socat tcp-listen:8082,fork,reuseaddr tcp-connect:kestra_acme_kestra:8081 & wait");
   });
 });
 
