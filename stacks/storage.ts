@@ -4,7 +4,8 @@
  *   its S3/admin API routed by Traefik at an allow-listed, DNS-only host for the Pulumi provider;
  * - aws: no service at all; AWS S3 buckets and IAM users.
  * Per tenant (`provisionTenant`): one versioned bucket `kestra-<t>` (protected, retained, never
- * force-destroyed), one user of its own and a policy reaching that bucket only.
+ * force-destroyed) and one user of its own reaching that bucket only (MinIO: the user `kestra-<t>`
+ * attached to the stack's one policy naming the bucket `${aws:username}`; AWS: a user, key and policy).
  */
 import * as aws from "@pulumi/aws";
 import * as cloudflare from "@pulumi/cloudflare";
@@ -17,7 +18,7 @@ import { LABEL_ROLE, MINIO_ALIAS, MINIO_VOLUME, nodeLocalName, STORAGE_NETWORK, 
 import { PLATFORM_RESOURCES, swarmResources } from "../infra/profiles";
 import { ingressRecords } from "../infra/render/access";
 import { identityLabels, labelList, storageAdminLabels } from "../infra/render/labels";
-import { awsIamUserName, minioStorageBlock, s3StorageBlock, storagePolicyJson, tenantBucket, type StorageCredentials } from "../infra/render/storage";
+import { awsIamUserName, minioStorageBlock, OWN_BUCKET_POLICY, ownBucketPolicyDocument, s3StorageBlock, storagePolicyJson, tenantBucket, type StorageCredentials } from "../infra/render/storage";
 import { endpointSpec, hashedSecret, LOG_DRIVER, networkOptions, RESTART_POLICY, secretMount } from "./swarm";
 
 /** What a tenant's Kestra needs from storage. */
@@ -50,6 +51,8 @@ export class StorageStack extends pulumi.ComponentResource implements StorageBac
   readonly service?: docker.Service;
   readonly adminEndpoint?: string;
   private readonly minioProvider?: minio.Provider;
+  /** MinIO only: the one policy every tenant's user is attached to (its own bucket, by user name). */
+  private readonly ownBucketPolicy?: minio.IamPolicy;
   private readonly awsProvider?: aws.Provider;
   private readonly settings: Settings;
   private readonly ready: pulumi.Resource[] = [];
@@ -155,6 +158,11 @@ export class StorageStack extends pulumi.ComponentResource implements StorageBac
         { parent: this },
       );
       this.ready.push(this.service, ...adminDns);
+      this.ownBucketPolicy = new minio.IamPolicy(
+        "storage-own-bucket-policy",
+        { name: OWN_BUCKET_POLICY, policy: JSON.stringify(ownBucketPolicyDocument()) },
+        { parent: this, provider: this.minioProvider, dependsOn: this.ready },
+      );
     }
 
     this.registerOutputs({ provider: this.provider, service: this.service?.name, adminEndpoint: this.adminEndpoint });
@@ -171,7 +179,10 @@ export class StorageStack extends pulumi.ComponentResource implements StorageBac
       {
         names,
         settings: this.settings,
-        backend: this.provider === "aws" ? { kind: "aws", provider: this.awsProvider! } : { kind: "minio", provider: this.minioProvider!, dependsOn: this.ready },
+        backend:
+          this.provider === "aws"
+            ? { kind: "aws", provider: this.awsProvider! }
+            : { kind: "minio", provider: this.minioProvider!, dependsOn: this.ready, ownBucketPolicy: this.ownBucketPolicy! },
       },
       { parent },
     );
@@ -179,7 +190,7 @@ export class StorageStack extends pulumi.ComponentResource implements StorageBac
   }
 }
 
-type BucketBackend = { kind: "minio"; provider: minio.Provider; dependsOn: pulumi.Resource[] } | { kind: "aws"; provider: aws.Provider };
+type BucketBackend = { kind: "minio"; provider: minio.Provider; dependsOn: pulumi.Resource[]; ownBucketPolicy: minio.IamPolicy } | { kind: "aws"; provider: aws.Provider };
 
 /** One tenant's bucket, user and policy. */
 export class TenantBucket extends pulumi.ComponentResource {
@@ -209,10 +220,11 @@ export class TenantBucket extends pulumi.ComponentResource {
         { bucket: bucket.bucket, rules: [{ id: "expire-noncurrent-versions", status: "Enabled", noncurrentVersionExpirationDays: days }] },
         { ...on, ...kept },
       );
-      // One user per tenant; its name is the access key, its generated secret the secret key.
+      // One user per tenant, named like its bucket: its name is the access key, its generated secret
+      // the secret key. Attached to the stack's one own-bucket policy, which MinIO resolves to the
+      // bucket named like the user (README "What a tenant is made of").
       const user = new minio.IamUser(`${t}-storage-user`, { name: bucketName, forceDestroy: false }, { ...on, dependsOn: args.backend.dependsOn, additionalSecretOutputs: ["secret"] });
-      const policy = new minio.IamPolicy(`${t}-storage-policy`, { name: bucketName, policy: storagePolicyJson(bucketName) }, { ...on, dependsOn: args.backend.dependsOn });
-      new minio.IamUserPolicyAttachment(`${t}-storage-policy-attachment`, { userName: user.name, policyName: policy.name }, on);
+      new minio.IamUserPolicyAttachment(`${t}-storage-policy-attachment`, { userName: user.name, policyName: args.backend.ownBucketPolicy.name }, on);
       this.bucketName = bucket.bucket;
       this.kestraStorage = pulumi
         .secret(pulumi.all([user.name, user.secret]))

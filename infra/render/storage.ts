@@ -1,6 +1,7 @@
 /**
- * Storage documents of a tenant: the least-privilege policy of its access key and the
- * `kestra.storage` block of its Kestra config, for either backend. Pure.
+ * Storage documents of a tenant: the least-privilege policy of its access key (on MinIO one shared
+ * policy, ownBucketPolicyDocument, for every tenant's user) and the `kestra.storage` block of its
+ * Kestra config, for either backend. Pure.
  */
 import type { Settings } from "../config/schema";
 import { MINIO_ALIAS, tenantNames } from "../naming";
@@ -49,6 +50,25 @@ export function storagePolicyDocument(bucket: string): PolicyDocument {
 
 export function storagePolicyJson(bucket: string): string {
   return JSON.stringify(storagePolicyDocument(bucket));
+}
+
+/**
+ * MinIO's policy variable for the name of the authenticated user (for a service account, its parent
+ * user). MinIO substitutes it in a Resource before matching (minio/pkg policy Resource.Match); with an
+ * empty user name it is left as is, and no bucket name contains `$`: it then matches nothing.
+ */
+export const OWN_BUCKET_VARIABLE = "${aws:username}";
+/**
+ * The one storage policy every tenant's MinIO user is attached to: Kestra's actions on the bucket
+ * named like the user (a tenant's user is named after its bucket, `kestra-<t>`) and its objects. A
+ * dot never occurs in a bucket name, so no tenant's bucket shares the policy's name.
+ */
+export const OWN_BUCKET_POLICY = "kestra.own-bucket";
+
+/** The shared policy's document: storagePolicyDocument with the user-name variable as the bucket. */
+export function ownBucketPolicyDocument(): PolicyDocument {
+  const doc = storagePolicyDocument("bucket-placeholder");
+  return JSON.parse(JSON.stringify(doc).replaceAll("bucket-placeholder", OWN_BUCKET_VARIABLE)) as PolicyDocument;
 }
 
 export interface StorageCredentials {

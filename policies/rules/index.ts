@@ -10,6 +10,7 @@ import { fileEnvSecret } from "./file-env-secret";
 import { networkIsolation } from "./network-isolation";
 import { noForceDestroy } from "./no-force-destroy";
 import { noSecretEnv } from "./no-secret-env";
+import { ownBucketUsers } from "./own-bucket-users";
 import { pinnedImages } from "./pinned-images";
 import { portsOnlyProxy } from "./ports-only-proxy";
 import { postgresSinglePinned } from "./postgres-single-pinned";
@@ -50,4 +51,5 @@ export const rules: Rule[] = [
   backupPolicyScope, // added
   capacityHeadroom, // 15b (stack, advisory)
   limitsFitNodes, // 15c (stack)
+  ownBucketUsers, // added (stack)
 ];

@@ -1,4 +1,5 @@
-import { STORAGE_POLICY_TYPES, asList, display, type PolicyResource, type ResourceRule } from "../model";
+import { OWN_BUCKET_POLICY, OWN_BUCKET_VARIABLE } from "../../infra/render/storage";
+import { STORAGE_POLICY_TYPES, TYPES, asList, display, type PolicyResource, type ResourceRule } from "../model";
 
 /** Backup keys' policies are named `backup.<...>`: a dot never occurs in a tenant bucket name. */
 export function isBackupPolicy(r: PolicyResource): boolean {
@@ -29,7 +30,9 @@ const S3_ARN = /^arn:[a-z-]+:s3:::([^/]*)(\/.*)?$/;
  * after its bucket; every resource it allows is that bucket or objects in it, named exactly (a
  * wildcard in the bucket part, `kestra-a*`, also matches `kestra-ab`), and every allowed action is one
  * of Kestra's least-privilege actions: no `s3:*`, no `s3:ListAllMyBuckets`, no bucket policy, ACL,
- * delete-bucket or `admin:*` action.
+ * delete-bucket or `admin:*` action. The MinIO policy `kestra.own-bucket` (shared by every tenant's
+ * user) names its bucket `${aws:username}` exactly, which MinIO resolves to the user's name: the rule
+ * own-bucket-users checks that only users named after their bucket are attached to it.
  */
 export const storagePolicyScope: ResourceRule = {
   kind: "resource",
@@ -39,7 +42,12 @@ export const storagePolicyScope: ResourceRule = {
   check(r, report) {
     if (!STORAGE_POLICY_TYPES.includes(r.type)) return;
     if (isBackupPolicy(r)) return; // judged by backup-policy-scope
-    const bucket: string | undefined = typeof r.props.name === "string" ? r.props.name : undefined;
+    const ownBucket = r.props.name === OWN_BUCKET_POLICY;
+    if (ownBucket && r.type !== TYPES.minioPolicy) {
+      report(`storage policy ${display(r)} names its bucket by ${OWN_BUCKET_VARIABLE}: only MinIO users are named after their bucket; name the bucket`);
+      return;
+    }
+    const bucket: string | undefined = ownBucket ? OWN_BUCKET_VARIABLE : typeof r.props.name === "string" ? r.props.name : undefined;
     const raw = r.props.policy;
     if (raw === undefined) return; // unknown in a preview
     let doc: any;
@@ -63,7 +71,7 @@ export const storagePolicyScope: ResourceRule = {
         const m = S3_ARN.exec(res);
         if (res.trim() === "*") report(`storage policy ${display(r)} allows the bare resource "*": allow only ${own}`);
         else if (!m) report(`storage policy ${display(r)} allows resource "${res}", which is not an S3 ARN of its bucket: allow only ${own}`);
-        else if (/[*?]/.test(m[1])) report(`storage policy ${display(r)} allows resource "${res}": a wildcard in the bucket part also matches other tenants' buckets; allow only ${own}`);
+        else if (/[*?]/.test(m[1]) || (m[1] !== OWN_BUCKET_VARIABLE && m[1].includes("${"))) report(`storage policy ${display(r)} allows resource "${res}": a wildcard in the bucket part also matches other tenants' buckets; allow only ${own}`);
         else if (bucket !== undefined && m[1] !== bucket) report(`storage policy ${display(r)} allows resource "${res}" of bucket ${m[1] || "(none)"}, not its own bucket ${bucket}: allow only ${own}`);
       }
       for (const a of asList(s?.Action)) {

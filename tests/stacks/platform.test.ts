@@ -111,7 +111,7 @@ describe("StorageStack (minio)", () => {
     expect(dns).toMatchObject({ name: "s3-staging.example.com", proxied: false });
   });
 
-  it("per tenant: a protected versioned bucket, its own user and a policy naming only its bucket", () => {
+  it("per tenant: a protected versioned bucket and its own user, attached to the one policy naming the user's own bucket", () => {
     const plan = plans.staging;
     for (const t of plan.tenants) {
       const bucket = byName(plan, `${t}-bucket`);
@@ -123,10 +123,14 @@ describe("StorageStack (minio)", () => {
       expect(byName(plan, `${t}-bucket-versioning`).options).toMatchObject({ protect: true, retainOnDelete: true });
       expect(byName(plan, `${t}-bucket-lifecycle`).options).toMatchObject({ retainOnDelete: true });
       expect(byName(plan, `${t}-storage-user`).inputs).toMatchObject({ name: `kestra-${t}` });
-      const policy = JSON.parse(byName(plan, `${t}-storage-policy`).inputs.policy as string);
-      expect(policy.Statement.flatMap((s: any) => s.Resource).sort()).toEqual([`arn:aws:s3:::kestra-${t}`, `arn:aws:s3:::kestra-${t}/*`]);
-      expect(byName(plan, `${t}-storage-policy-attachment`).inputs).toEqual({ userName: `kestra-${t}`, policyName: `kestra-${t}` });
+      expect(plan.resources.some((r) => r.name === `${t}-storage-policy`)).toBe(false);
+      expect(byName(plan, `${t}-storage-policy-attachment`).inputs).toEqual({ userName: `kestra-${t}`, policyName: "kestra.own-bucket" });
     }
+    // One policy for every tenant: the bucket named like the user, MinIO's ${aws:username}.
+    const shared = byName(plan, "storage-own-bucket-policy");
+    expect(shared.parent).toMatch(/kestra-fleet:stacks:StorageStack::storage$/);
+    const policy = JSON.parse(shared.inputs.policy as string);
+    expect(policy.Statement.flatMap((s: any) => s.Resource).sort()).toEqual(["arn:aws:s3:::${aws:username}", "arn:aws:s3:::${aws:username}/*"]);
   });
 });
 

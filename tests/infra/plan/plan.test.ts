@@ -51,7 +51,6 @@ describe("the whole program under mocks, both stacks", () => {
         "minio:index/s3BucketVersioning:S3BucketVersioning": ["acme-bucket-versioning"],
         "minio:index/ilmPolicy:IlmPolicy": ["acme-bucket-lifecycle"],
         "minio:index/iamUser:IamUser": ["acme-storage-user"],
-        "minio:index/iamPolicy:IamPolicy": ["acme-storage-policy"],
         "minio:index/iamUserPolicyAttachment:IamUserPolicyAttachment": ["acme-storage-policy-attachment"],
         "cloudflare:index/dnsRecord:DnsRecord": ["acme-dns-0"],
         "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy": ["acme-access-allow"],
