@@ -22,6 +22,8 @@ export const SOCKET_PROXY_PORT = 2375;
 export const STORAGE_SERVICE = "platform_storage_minio";
 /** Swarm stack of the platform's backup services, and the bucket mirror service. */
 export const BACKUP_STACK = "platform_backup";
+/** What every tenant's Kestra shares (the entry-point wrapper config: stacks/kestra-shared.ts). */
+export const KESTRA_SHARED_STACK = "platform_kestra";
 export const BACKUP_MIRROR_SERVICE = "platform_backup_mirror";
 /** The IAM policy of the mirror's read-only key on every tenant bucket (the policy pack knows it by this name). */
 export const MIRROR_SOURCE_POLICY_NAME = "backup.mirror-source";

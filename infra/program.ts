@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { MonitoringStack } from "../stacks/monitoring";
 import { BackupStack } from "../stacks/backup";
 import { ProxyStack } from "../stacks/proxy";
+import { KestraShared } from "../stacks/kestra-shared";
 import { StorageStack } from "../stacks/storage";
 import { TenantStack } from "../stacks/tenant";
 import type { FleetInputs } from "./inputs";
@@ -104,6 +105,8 @@ export function defineFleet(inputs: FleetInputs, flowTemplate: string = readFlow
     targetPassword: secrets.backupTargetPassword !== undefined ? pulumi.secret(secrets.backupTargetPassword) : undefined,
   });
 
+  const kestraShared = new KestraShared("kestra", { manager });
+
   const tenants: Record<string, TenantOutputs> = {};
   const declareTenant = (tenant: Tenant) => {
     const ts = new TenantStack(`${tenant.name}-tenant`, {
@@ -116,6 +119,7 @@ export function defineFleet(inputs: FleetInputs, flowTemplate: string = readFlow
       storage,
       cloudflare: cf,
       flowTemplate,
+      kestraEntrypoint: kestraShared.entrypoint,
       gitCredential: inputs.gitCredentials[tenant.name],
       managedPostgres: tenant.postgres.mode === "managed" ? managed : undefined,
       monitoring: monitoring ? { networkId: monitoring.network.id, scrapePassword: monitoring.scrapePassword, managementNetrc: monitoring.managementNetrc, probePolicyId: monitoring.probePolicy.id } : undefined,

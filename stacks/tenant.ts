@@ -13,7 +13,7 @@ import * as random from "@pulumi/random";
 import type { GitCredential, Settings } from "../infra/config/schema";
 import { KESTRA_MANAGEMENT_PORT, LABEL_ROLE, LABEL_TENANT, pgVolumeLogicalName, POSTGRES_ALIAS, tenantHost, tenantNames, tenantUrl, type ServiceRole, type TenantNames } from "../infra/naming";
 import { javaOpts, PROFILES, swarmResources, type ServiceResources } from "../infra/profiles";
-import { ENTRYPOINT_PATH, ENTRYPOINT_SCRIPT, SECRET_FILE_PREFIX } from "../infra/render/entrypoint";
+import { ENTRYPOINT_PATH, SECRET_FILE_PREFIX } from "../infra/render/entrypoint";
 import { FLOW_DIR, FLOW_MOUNT, gitSecretNames, gitSyncEnv, gitSyncOf, renderGitSyncFlow } from "../infra/render/flow";
 import { renderKestraConfig, tenantKestraConfigInput } from "../infra/render/kestra-config";
 import { identityLabels, labelList, tenantWebLabels, type Labels } from "../infra/render/labels";
@@ -43,6 +43,8 @@ export interface TenantStackArgs {
   storage: StorageBackend;
   cloudflare: cloudflare.Provider;
   flowTemplate: string;
+  /** The Kestra entry-point wrapper every tenant's Kestra mounts (one Swarm config: stacks/kestra-shared.ts). */
+  kestraEntrypoint: docker.ServiceConfig;
   /** The tenant's git credential when its auth is token or ssh (plain: wrapped as secret here). */
   gitCredential?: GitCredential;
   /** Provider of the stack's managed PostgreSQL server (managed mode). */
@@ -235,7 +237,7 @@ export class TenantStack extends pulumi.ComponentResource {
         ),
       );
     const configSecret = hashedSecret(`${t}-kestra-config`, { prefix: n.secretPrefix, purpose: "config", content: kestraConfig, labels: objectLabels }, on);
-    const entrypoint = hashedConfig(`${t}-kestra-entrypoint`, { prefix: n.secretPrefix, purpose: "entrypoint", content: ENTRYPOINT_SCRIPT, labels: objectLabels }, on);
+    const entrypoint = args.kestraEntrypoint;
 
     // --- Git sync: flow file, ENV_GIT_SYNC_* and credential files -----------------------
     const sync = gitSyncOf(tenant, settings);

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Plan, PlanResource } from "../../infra/plan/run";
 import { parse } from "yaml";
+import { ENTRYPOINT_PATH, ENTRYPOINT_SCRIPT } from "../../infra/render/entrypoint";
 import { byName, fixtureTenants, labelsOf, NETWORK, ofType, planOk, SERVICE, tenantsDir } from "../helpers";
 
 let plan: Plan;
@@ -128,6 +129,20 @@ describe("TenantStack services", () => {
     expect(b.configs.map((c: any) => c.fileName)).toEqual(["/usr/local/bin/kestra-fleet-entrypoint.sh", "/app/flows/admin/git-sync-flows.yaml"]);
     // The web server needs neither.
     expect(spec(byName(plan, "globex-kestra")).containerSpec.secrets.map((s: any) => s.fileName)).toEqual(["/run/secrets/kestra_application.yml", "/run/secrets/kestra_management_netrc"]);
+  });
+
+  it("every tenant's Kestra services mount the one shared entry-point config (platform_kestra), read-only and executable", () => {
+    const shared = byName(plan, "kestra-entrypoint");
+    expect(shared.type).toBe("docker:index/serviceConfig:ServiceConfig");
+    expect(shared.parent).toMatch(/kestra-fleet:stacks:KestraShared::kestra$/);
+    expect(String(shared.inputs.name)).toMatch(/^platform_kestra_entrypoint_[0-9a-f]{12}$/);
+    expect(Buffer.from(String(shared.inputs.data), "base64").toString("utf8")).toBe(ENTRYPOINT_SCRIPT);
+    const kestra = tenantServices().filter((s) => ["web", "backend", "worker"].includes(labelsOf(s)["kestra-fleet.role"]));
+    expect(kestra.length).toBeGreaterThan(3);
+    for (const k of kestra) {
+      expect(spec(k).containerSpec.configs[0], k.name).toEqual({ configId: shared.id, configName: shared.inputs.name, fileName: ENTRYPOINT_PATH, fileMode: 0o555 });
+    }
+    expect(plan.resources.filter((r) => r.name.endsWith("-kestra-entrypoint"))).toEqual([]);
   });
 
   it("no service carries a secret: not in env, labels or args, and no Pulumi secret anywhere in a service spec", () => {

@@ -43,7 +43,7 @@ describe("the whole program under mocks, both stacks", () => {
         [NETWORK]: ["acme-private-network"],
         [VOLUME]: ["acme-pg18-volume@swarm-node-1"],
         [SECRET]: ["acme-backup-credentials", "acme-kestra-config", "acme-pg-password-secret"],
-        [CONFIG]: ["acme-git-sync-flow", "acme-kestra-entrypoint"],
+        [CONFIG]: ["acme-git-sync-flow"],
         [SERVICE]: ["acme-backup", "acme-executor", "acme-gateway", "acme-kestra", "acme-postgres"],
         "random:index/randomPassword:RandomPassword": ["acme-admin-password", "acme-db-password"],
         "random:index/randomBytes:RandomBytes": ["acme-encryption-key"],
