@@ -4,21 +4,59 @@ import { runPlan } from "../../../infra/plan/run";
 import { planOk, projectWithConfig, tenantResources, tenantsDir, tenantYaml } from "../../helpers";
 
 /**
- * Resources, components included, of a small tenant without git or workers (README, "What a tenant is
- * made of"). The target is 30 (issue 12); with backups (TenantBackup: service, three Swarm secrets, a
- * MinIO user, policy and attachment, the escrow object) a tenant has 36 today: this ceiling keeps it
- * from growing further until the backup's secrets and key are folded (see the README).
+ * Resources, components included, of a small tenant without git or workers, on a stack with MinIO
+ * storage, a MinIO backup target and monitoring on (README, "What a tenant is made of"): at most 30
+ * (issue 12), and exactly these, so that the count cannot hold by accident (one resource gone, another
+ * come). A tenant with git, workers, webhooks, a service token or an AWS backup target has more.
  */
-const SMALL_TENANT_BUDGET = 36;
+const SMALL_TENANT_BUDGET = 30;
+const SMALL_TENANT = [
+  // Components: the tenant and one per concern.
+  "kestra-fleet:stacks:TenantStack solo-tenant",
+  "kestra-fleet:stacks:TenantBackup solo-backup",
+  "kestra-fleet:stacks:TenantBucket solo-storage",
+  "kestra-fleet:stacks:TenantEdge solo-edge",
+  "kestra-fleet:stacks:TenantGateway solo-gateway",
+  // Swarm: network, services, volume, secrets.
+  "docker:index/network:Network solo-private-network",
+  "docker:index/service:Service solo-backup",
+  "docker:index/service:Service solo-executor",
+  "docker:index/service:Service solo-gateway",
+  "docker:index/service:Service solo-kestra",
+  "docker:index/service:Service solo-postgres",
+  "docker:index/volume:Volume solo-pg18-volume@swarm-node-1",
+  "docker:index/secret:Secret solo-backup-credentials",
+  "docker:index/secret:Secret solo-kestra-config",
+  "docker:index/secret:Secret solo-pg-password-secret",
+  // Generated credentials and key.
+  "random:index/randomBytes:RandomBytes solo-encryption-key",
+  "random:index/randomPassword:RandomPassword solo-admin-password",
+  "random:index/randomPassword:RandomPassword solo-db-password",
+  // Storage: bucket and what keeps it versioned and tidy, the user attached to the shared policy.
+  "minio:index/s3Bucket:S3Bucket solo-bucket",
+  "minio:index/s3BucketVersioning:S3BucketVersioning solo-bucket-versioning",
+  "minio:index/ilmPolicy:IlmPolicy solo-bucket-lifecycle",
+  "minio:index/iamUser:IamUser solo-storage-user",
+  "minio:index/iamUserPolicyAttachment:IamUserPolicyAttachment solo-storage-policy-attachment",
+  // Backup target: the dump key (user, its own policy, attachment) and the escrow object.
+  "minio:index/iamUser:IamUser backup-solo-user",
+  "minio:index/iamPolicy:IamPolicy backup-solo-policy",
+  "minio:index/iamUserPolicyAttachment:IamUserPolicyAttachment backup-solo-policy-attachment",
+  "minio:index/s3Object:S3Object backup-solo-escrow",
+  // Cloudflare edge.
+  "cloudflare:index/dnsRecord:DnsRecord solo-dns-0",
+  "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication solo-access-app",
+  "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy solo-access-allow",
+];
 
 describe("resources per tenant", () => {
-  it(`a small tenant without git or workers has at most ${SMALL_TENANT_BUDGET} resources, counted on the real program`, async () => {
+  it(`a small tenant without git or workers has at most ${SMALL_TENANT_BUDGET} resources, exactly the expected ones, counted on the real program`, async () => {
     const plan = await planOk({ stack: "staging", tenantsDir: tenantsDir({ "solo.yaml": tenantYaml("solo") }), tenantsDisplay: "tenants" });
-    const own = tenantResources(plan, "solo");
-    expect(own.length, own.map((r) => `${r.type} ${r.name}`).join("\n")).toBeLessThanOrEqual(SMALL_TENANT_BUDGET);
+    const own = tenantResources(plan, "solo").map((r) => `${r.type} ${r.name}`);
     // The count is of the tenant's whole subtree: its components and every child they declare.
-    expect(own.some((r) => r.type === "kestra-fleet:stacks:TenantStack")).toBe(true);
-    expect(own.some((r) => r.type === "docker:index/service:Service")).toBe(true);
+    expect(own.sort()).toEqual([...SMALL_TENANT].sort());
+    expect(own.length).toBeLessThanOrEqual(SMALL_TENANT_BUDGET);
+    expect(SMALL_TENANT).toHaveLength(SMALL_TENANT_BUDGET);
   });
 });
 
