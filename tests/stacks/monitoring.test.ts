@@ -135,5 +135,29 @@ describe("MonitoringStack", () => {
     expect(spec(byName(plan, "proxy-traefik")).containerSpec.args.filter((a: string) => a.includes("metrics"))).toEqual([]);
     expect(spec(byName(plan, "acme-executor")).containerSpec.healthcheck.tests).toEqual(["CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8081/health"]);
     expect(plan.outputs.monitoring).toBeUndefined();
+    // The gateway keeps its storage forward only: socat itself, private network and net_storage.
+    const g = spec(byName(plan, "acme-gateway", SERVICE));
+    expect(g.containerSpec.args).toEqual(["tcp-listen:9000,fork,reuseaddr", "tcp-connect:platform_storage_minio:9000"]);
+    expect(g.containerSpec.commands).toBeUndefined();
+    expect(g.networksAdvanceds.map((n: any) => plan.resources.find((r) => r.id === n.id)!.inputs.name)).toEqual(["net_acme_private", "net_storage"]);
+  });
+
+  it("with AWS storage: the gateway forwards the management ports only (no alias minio, no net_storage); with monitoring off too, there is none", async () => {
+    const aws = { provider: "aws", noncurrentVersionDays: 14, aws: { region: "eu-west-1", bucketPrefix: "acme-ops-" } };
+    const on = await planOk({ stack: "staging", projectRoot: projectWithConfig("staging", (c) => (c["kestra-fleet:storage"] = aws)), tenantsDir: tenantsDir({ "acme.yaml": tenantYaml("acme") }) });
+    const g = byName(on, "acme-gateway", SERVICE);
+    expect(spec(g).containerSpec.args[0]).toBe("socat tcp-listen:8081,fork,reuseaddr tcp-connect:kestra_acme_executor:8081 & socat tcp-listen:8082,fork,reuseaddr tcp-connect:kestra_acme_kestra:8081 & wait");
+    expect(spec(g).networksAdvanceds).toEqual([{ id: byName(on, "acme-private-network").id }, { id: byName(on, "monitoring-network").id }]);
+    expect(on.violations).toEqual([]);
+    const off = await planOk({
+      stack: "staging",
+      projectRoot: projectWithConfig("staging", (c) => {
+        c["kestra-fleet:storage"] = aws;
+        c["kestra-fleet:monitoring"] = { enabled: false };
+      }),
+      tenantsDir: tenantsDir({ "acme.yaml": tenantYaml("acme") }),
+    });
+    expect(off.resources.filter((r) => r.name === "acme-gateway")).toEqual([]);
+    expect((off.outputs.tenants as any).acme.services.gateway).toBeUndefined();
   });
 });
