@@ -8,7 +8,7 @@ import { createHash } from "crypto";
 
 /** The global overlay network Traefik routes on. */
 export const PUBLIC_NETWORK = "network_swarm_public";
-/** The overlay network joining MinIO and every tenant's storage gateway (never a Kestra service). */
+/** The overlay network joining MinIO and every tenant's gateway (never a Kestra service). */
 export const STORAGE_NETWORK = "net_storage";
 /** Internal overlay between Traefik and the Docker socket proxy, and nothing else. */
 export const DOCKER_API_NETWORK = "net_proxy_docker_api";
@@ -78,7 +78,7 @@ export type NetworkRole = "private" | "public" | "storage" | "docker-api" | "mon
 
 /**
  * The monitoring stack (optional, on by default): Prometheus and Alertmanager on an internal overlay
- * that no Kestra service joins; each tenant's metrics relay joins it and the tenant's private network.
+ * that no Kestra service joins; each tenant's gateway joins it and the tenant's private network.
  */
 export const MONITORING_STACK = "platform_monitoring";
 export const MONITORING_NETWORK = "net_monitoring";

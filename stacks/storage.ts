@@ -31,7 +31,7 @@ export interface TenantStorage {
 /** The one interface the tenant stack sees. */
 export interface StorageBackend {
   readonly provider: "minio" | "aws";
-  /** Overlay network the tenants' storage gateways join to reach MinIO (minio only; never a Kestra service). */
+  /** Overlay network the tenants' gateways join to reach MinIO (minio only; never a Kestra service). */
   readonly networkId?: pulumi.Output<string>;
   provisionTenant(names: TenantNames, parent: pulumi.Resource): TenantStorage;
 }

@@ -105,7 +105,7 @@ export function endpointSpec(settings: Settings, ports?: PublishedPort[]): { mod
 }
 
 /**
- * The service spec of a tenant's socat forwarder (the storage gateway, the metrics relay): one
+ * The service spec of a tenant's socat forwarder (its gateway: stacks/tenant-gateway.ts): one
  * replica of the pinned socat image, unprivileged (nobody, no capability, read-only root: socat
  * listens on unprivileged ports and writes nothing), stateless, so the new task starts before the
  * old one stops. Only what it forwards, where it listens and how it is checked differ.

@@ -153,7 +153,7 @@ export const SettingsSchema = z
       postgres: postgresImage(),
       traefik: traefikImage(),
       minio: pinnedImage(),
-      /** TCP forwarder of each tenant's storage gateway (minio storage): alpine/socat. */
+      /** TCP forwarder of each tenant's gateway (stacks/tenant-gateway.ts): alpine/socat. */
       storageGateway: digestPinnedImage(),
       /** Filtering proxy between Traefik and the Docker socket: wollomatic/socket-proxy. */
       socketProxy: digestPinnedImage(),

@@ -98,7 +98,7 @@ describe("cluster fit and cost", () => {
       ["solo", "swarm-node-1"],
     ]);
     // Web, backend and Postgres (small 1 CPU, 2.75 GiB; medium twice that), plus the small per-tenant
-    // services (storage gateway, metrics) alike for both.
+    // services (the gateway, the backup) alike for both.
     const [big, solo] = cap.tenants;
     expect(solo.cpus).toBeGreaterThanOrEqual(1.05);
     expect(big.cpus - solo.cpus).toBeCloseTo(1, 5);
