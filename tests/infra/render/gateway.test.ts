@@ -1,10 +1,11 @@
-import { spawnSync } from "child_process";
+import { spawn, spawnSync, type ChildProcess } from "child_process";
 import { describe, expect, it } from "vitest";
 import { tenantNames } from "../../../infra/naming";
 import { PROJECT } from "../../../infra/plan/run";
 import { engineUrn } from "../../../infra/plan/urn";
 import { gatewayCommand, gatewayForwards, gatewayHealthcheck, needsGateway } from "../../../infra/render/gateway";
 import { previousGatewayUrns } from "../../../stacks/tenant-gateway";
+import { requireTool } from "../../tools";
 
 const acme = tenantNames("acme");
 
@@ -61,5 +62,41 @@ describe("URN continuity", () => {
       "urn:pulumi:prod::kestra-fleet::kestra-fleet:stacks:TenantStack$kestra-fleet:stacks:TenantMetricsRelay$docker:index/service:Service::acme-metrics-relay",
     ]);
     expect(() => previousGatewayUrns("acme-tenant", "acme")).toThrow(/not a Pulumi URN/);
+  });
+});
+
+describe("the gateway's command on real socat (busybox sh, as in the alpine/socat image)", () => {
+  it("forwards each listener to its own target, and the health check passes only while every listener is up", async () => {
+    const socat = requireTool("socat", "socat");
+    const busybox = requireTool("busybox", "busybox");
+    // Loopback ports of this run (the real ones are fixed above): three targets answering their name, three listeners.
+    const base = 20000 + Math.floor(Math.random() * 20000);
+    const targets = ["backend", "web", "minio"].map((name, i) => ({ name, port: base + i }));
+    const forwards = targets.map((t, i) => ({ listen: base + 10 + i, host: "127.0.0.1", port: t.port }));
+    const started: ChildProcess[] = [];
+    const start = (cmd: string, args: string[]) => {
+      const p = spawn(cmd, args, { detached: true, stdio: "ignore" });
+      started.push(p);
+      return p;
+    };
+    const sh = (text: string) => spawnSync(busybox, ["sh", "-c", text], { encoding: "utf8", timeout: 10_000 });
+    const health = () => sh(gatewayHealthcheck(forwards).tests[1]).status;
+    try {
+      for (const t of targets) start(socat, [`tcp-listen:${t.port},fork,reuseaddr,bind=127.0.0.1`, `SYSTEM:echo ${t.name}`]);
+      expect(health()).not.toBe(0); // no gateway yet
+      const c = gatewayCommand(forwards);
+      start(busybox, ["sh", "-c", c.args[0].replaceAll("socat ", `${socat} `)]);
+      let ok = false;
+      for (let i = 0; i < 50 && !ok; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        ok = health() === 0;
+      }
+      expect(ok).toBe(true);
+      for (const [i, f] of forwards.entries()) {
+        expect(sh(`${socat} -u TCP:127.0.0.1:${f.listen},connect-timeout=3 -`).stdout.trim()).toBe(targets[i].name);
+      }
+    } finally {
+      for (const p of started) if (p.pid) try { process.kill(-p.pid, "SIGKILL"); } catch { /* already gone */ }
+    }
   });
 });
