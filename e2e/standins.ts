@@ -72,8 +72,9 @@ export function buildStandins(docker: Docker, workDir: string, postgresImage: st
   const tar = path.join(workDir, "rootfs.tar");
   fs.rmSync(root, { recursive: true, force: true });
   const mirror = debianMirror();
-  log(`debootstrap bookworm (minbase + postgresql-15, curl, socat) from ${mirror}`);
-  must("debootstrap", ["--variant=minbase", "--include=postgresql-15,curl,socat", "bookworm", root, mirror], { timeoutMs: 900_000 });
+  // busybox: its httpd serves the backup script's metrics (alpine's busybox-extras in images/backup).
+  log(`debootstrap bookworm (minbase + postgresql-15, curl, socat, busybox) from ${mirror}`);
+  must("debootstrap", ["--variant=minbase", "--include=postgresql-15,curl,socat,busybox", "bookworm", root, mirror], { timeoutMs: 900_000 });
   for (const p of TRIM) fs.rmSync(path.join(root, p), { recursive: true, force: true });
   for (const f of fs.readdirSync(path.join(root, "usr/lib/x86_64-linux-gnu")).filter((x) => /^lib(LLVM|z3)/.test(x))) {
     fs.rmSync(path.join(root, "usr/lib/x86_64-linux-gnu", f), { force: true });

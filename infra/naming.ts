@@ -107,6 +107,9 @@ export const CADVISOR_PORT = 8080;
 /** A tenant's gateway (with monitoring): 8081 forwards to the backend's management port, 8082 to the web server's. */
 export const RELAY_BACKEND_PORT = 8081;
 export const RELAY_WEB_PORT = 8082;
+/** 8083 of the gateway forwards to the tenant's backup service's metrics port (busybox httpd, /metrics.txt). */
+export const RELAY_BACKUP_PORT = 8083;
+export const BACKUP_METRICS_PORT = 9180;
 /** Traefik's metrics entry point (not published: reachable on its overlays only). */
 export const TRAEFIK_METRICS_PORT = 8082;
 export const ENTRYPOINT_METRICS = "metrics";

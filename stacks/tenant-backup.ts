@@ -5,12 +5,14 @@
  * stack's backup bucket under `postgres/<t>/` with a key that can write and read that prefix only.
  * Credentials are Swarm secrets; no Docker socket; the health check fails when the last successful
  * dump is older than two intervals. It runs in every lifecycle status (a suspended or offboarded
- * tenant's data keeps being backed up).
+ * tenant's data keeps being backed up). It publishes its metrics (last success, interval, attempts,
+ * failures, dump size) on BACKUP_METRICS_PORT of the private network, where the tenant's gateway forwards
+ * Prometheus's scrapes.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "../infra/config/schema";
-import { LABEL_TENANT, POSTGRES_ALIAS, type TenantNames } from "../infra/naming";
+import { BACKUP_METRICS_PORT, LABEL_TENANT, POSTGRES_ALIAS, type TenantNames } from "../infra/naming";
 import { PLATFORM_RESOURCES, swarmResources } from "../infra/profiles";
 import { BACKUP_SCRIPT_PATH, BACKUP_SECRET_PURPOSES, backupCredentialsFile, backupPrefixes, durationSeconds } from "../infra/render/backup";
 import { identityLabels, labelList } from "../infra/render/labels";
@@ -91,6 +93,8 @@ export class TenantBackup extends pulumi.ComponentResource {
               S3_BUCKET: args.bucket,
               S3_PREFIX: backupPrefixes(tenant.name).postgres,
               S3_CREDENTIALS_FILE: `/run/secrets/${BACKUP_CREDENTIALS_FILE}`,
+              // Metrics (Prometheus text, /metrics.txt) for the tenant's gateway: README "Monitoring".
+              BACKUP_METRICS_PORT: String(BACKUP_METRICS_PORT),
             },
             secrets: [secretMount(pg, "pg_password"), secretMount(credentials, BACKUP_CREDENTIALS_FILE)],
             configs: [{ configId: args.script.id, configName: args.script.name, fileName: BACKUP_SCRIPT_PATH, fileMode: 0o555 }],

@@ -187,6 +187,39 @@ export function backupCredentialsFile(accessKey: string, secretKey: string): str
 export const BACKUP_SCRIPT_PATH = "/usr/local/bin/kestra-fleet-backup.sh";
 /** Where the script records its last success (epoch seconds), read by the health check. */
 export const BACKUP_STATE_DIR = "/tmp/kestra-fleet-backup";
+/**
+ * The only directory the metrics server serves (never the state directory: mc's configuration there
+ * holds the key), and the file in it. `.txt`: busybox httpd sends it as text/plain, the content type of
+ * Prometheus's text format (Prometheus 3 refuses a scrape without a known content type).
+ */
+export const BACKUP_METRICS_DIR = `${BACKUP_STATE_DIR}/www`;
+export const BACKUP_METRICS_PATH = "/metrics.txt";
+
+/** The metric families the backup script publishes (each \`kestra_fleet_backup_<name>\`, a gauge with a tenant label). */
+export const BACKUP_METRICS = {
+  interval_seconds: "Seconds between two scheduled dumps (BACKUP_INTERVAL_SECONDS).",
+  started_timestamp_seconds: "When this backup task started (epoch seconds).",
+  last_success_timestamp_seconds: "When the newest successful dump was taken: this task's last upload, or the newest dump in the bucket found at start (absent while neither is known).",
+  last_attempt_timestamp_seconds: "When this task last started a dump.",
+  last_failure_timestamp_seconds: "When a dump of this task last failed (absent before the first failure).",
+  last_dump_size_bytes: "Size of the last dump this task uploaded.",
+  last_duration_seconds: "Seconds the last successful dump and upload took.",
+  consecutive_failures: "Failed dumps since the last success of this task (a failed dump is retried every 300 s).",
+} as const;
+export type BackupMetric = keyof typeof BACKUP_METRICS;
+export const backupMetricName = (m: BackupMetric) => `kestra_fleet_backup_${m}`;
+
+/** Where write_metrics (the script) takes each value from: state files, and $success (the newer of this task's last upload and the bucket's newest dump). */
+const METRIC_SOURCES: Record<BackupMetric, string> = {
+  interval_seconds: "$INTERVAL",
+  started_timestamp_seconds: "$(state started)",
+  last_success_timestamp_seconds: "$success",
+  last_attempt_timestamp_seconds: "$(state last-attempt)",
+  last_failure_timestamp_seconds: "$(state last-failure)",
+  last_dump_size_bytes: "$(state last-size)",
+  last_duration_seconds: "$(state last-duration)",
+  consecutive_failures: "$(state consecutive-failures)",
+};
 
 /**
  * The backup script, POSIX sh (linted with shellcheck in the tests). Modes:
@@ -201,6 +234,12 @@ export const BACKUP_STATE_DIR = "/tmp/kestra-fleet-backup";
  * - `mirror-once`: one mirror pass now, its exit status the result (on the mirror's task);
  * - `health`: exit 1 when the last success is older than two intervals (or, before the first
  *   success, when the container has run longer than two intervals).
+ * With BACKUP_METRICS_PORT set (the tenant's dump service), every attempt rewrites
+ * the metrics file (BACKUP_METRICS_DIR, BACKUP_METRICS_PATH) in the Prometheus text format (BACKUP_METRICS, labelled by tenant) from the
+ * state files, and `dump` serves it with busybox httpd (alpine's busybox-extras; images/backup) on
+ * that port. On start, `dump` reads the time of the tenant's newest dump from the bucket (its key may
+ * list its own prefix): a restarted task publishes the real age of the last backup at once, neither
+ * "just now" (which would hide a gap) nor nothing (a false alert); then it dumps at once, as always.
  * Credentials only come from files: PGPASSWORD_FILE; the target's keys from S3_CREDENTIALS_FILE
  * (backupCredentialsFile: both keys in one file) or else S3_ACCESS_KEY_FILE and S3_SECRET_KEY_FILE;
  * MIRROR_SOURCE_ACCESS_KEY_FILE, MIRROR_SOURCE_SECRET_KEY_FILE.
@@ -212,6 +251,8 @@ set -eu
 
 STATE_DIR=${BACKUP_STATE_DIR}
 INTERVAL=\${BACKUP_INTERVAL_SECONDS:?}
+METRICS_DIR=${BACKUP_METRICS_DIR}
+METRICS_PORT=\${BACKUP_METRICS_PORT:-}
 
 log() { printf '%s kestra-fleet-backup: %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
 
@@ -231,6 +272,60 @@ health() {
     exit 1
   fi
   echo "last successful backup is $age s old"
+}
+
+# One gauge in the Prometheus text format, skipped when its value is empty (not known).
+metric() {
+  [ -n "$3" ] || return 0
+  printf '# HELP kestra_fleet_backup_%s %s\\n# TYPE kestra_fleet_backup_%s gauge\\nkestra_fleet_backup_%s{tenant="%s"} %s\\n' "$1" "$2" "$1" "$1" "\${BACKUP_TENANT:-}" "$3"
+}
+
+# A state file's value, empty when it does not exist.
+state() {
+  if [ -f "$STATE_DIR/$1" ]; then cat "$STATE_DIR/$1"; fi
+}
+
+# Rewrites the metrics file from the state files (any mode, so a manual 'once' shows too); atomic.
+write_metrics() {
+  [ -n "$METRICS_PORT" ] || return 0
+  local_success=$(state last-success) || return 1
+  bucket_success=$(state bucket-last-success) || return 1
+  success=$local_success
+  if [ -n "$bucket_success" ] && { [ -z "$success" ] || [ "$bucket_success" -gt "$success" ]; }; then success=$bucket_success; fi
+  mkdir -p "$METRICS_DIR" || return 1
+  {
+${Object.entries(BACKUP_METRICS).map(([m, help]) => `    metric ${m} ${JSON.stringify(help)} "${METRIC_SOURCES[m as BackupMetric]}"`).join("\n")}
+  } >"$STATE_DIR/metrics.tmp" || return 1
+  mv "$STATE_DIR/metrics.tmp" "$METRICS_DIR/metrics.txt"
+}
+
+# The time (epoch seconds) of this tenant's newest dump in the bucket, read from its name (UTC);
+# nothing when there is none. Fails when the bucket cannot be listed.
+newest_dump_time() {
+  listing=$(mc ls "backup/$S3_BUCKET/$S3_PREFIX") || return 1
+  newest_stamp=$(printf '%s\\n' "$listing" | sed -n "s/^.*[[:space:]]\${BACKUP_TENANT:?}-\\([0-9]\\{8\\}T[0-9]\\{6\\}Z\\)\\.pgdump\$/\\1/p" | sort | tail -n 1) || return 1
+  [ -n "$newest_stamp" ] || return 0
+  date -u -d "$(printf '%s\\n' "$newest_stamp" | sed 's/^\\(....\\)\\(..\\)\\(..\\)T\\(..\\)\\(..\\)\\(..\\)Z$/\\1-\\2-\\3 \\4:\\5:\\6/')" +%s
+}
+
+# busybox httpd: alpine's busybox-extras (images/backup), or a busybox that has the applet.
+http_server() {
+  for bb in busybox-extras busybox; do
+    if command -v "$bb" >/dev/null 2>&1 && "$bb" --list 2>/dev/null | grep -qx httpd; then
+      echo "$bb"
+      return 0
+    fi
+  done
+  return 1
+}
+
+serve_metrics() {
+  if bb=$(http_server); then
+    "$bb" httpd -f -p "$METRICS_PORT" -h "$METRICS_DIR" &
+    log "metrics on :$METRICS_PORT${BACKUP_METRICS_PATH}"
+  else
+    log "no busybox httpd in this image: metrics are not served (rebuild images/backup)"
+  fi
 }
 
 # mc keeps its aliases under MC_CONFIG_DIR: set one alias from two secret files.
@@ -260,8 +355,10 @@ dump_once() {
   fi
   pg_dump ${PG_DUMP_ARGS.join(" ")} --file="$file" || { rm -f "$file"; return 1; }
   pg_restore --list "$file" >/dev/null || { rm -f "$file"; return 1; }
+  size=$(wc -c <"$file") || { rm -f "$file"; return 1; }
   mc cp --quiet "$file" "backup/$S3_BUCKET/$S3_PREFIX$name" >/dev/null || { rm -f "$file"; return 1; }
   rm -f "$file"
+  echo $((size)) >"$STATE_DIR/last-size" || return 1
   date -u +%s >"$STATE_DIR/last-success" || return 1
   log "uploaded $S3_PREFIX$name"
 }
@@ -285,9 +382,26 @@ mirror_once() {
   date -u +%s >"$STATE_DIR/last-success" || return 1
 }
 
+# One attempt of dump_once or mirror_once, recorded in the state files and the metrics.
+attempt() {
+  begin=$(date -u +%s)
+  echo "$begin" >"$STATE_DIR/last-attempt"
+  if "$1"; then
+    echo $(($(date -u +%s) - begin)) >"$STATE_DIR/last-duration"
+    echo 0 >"$STATE_DIR/consecutive-failures"
+    write_metrics || log "could not write the metrics file"
+    return 0
+  fi
+  failures=$(state consecutive-failures)
+  echo $((\${failures:-0} + 1)) >"$STATE_DIR/consecutive-failures"
+  date -u +%s >"$STATE_DIR/last-failure"
+  write_metrics || log "could not write the metrics file"
+  return 1
+}
+
 loop() {
   while :; do
-    if "$1"; then :; else
+    if attempt "$1"; then :; else
       log "$1 failed; retrying in 300 s"
       sleep 300
       continue
@@ -318,7 +432,21 @@ case "$mode" in
     else
       PGPASSWORD=$(cat "$PGPASSWORD_FILE")
       export PGPASSWORD
-      if [ "$mode" = once ]; then dump_once; else loop dump_once; fi
+      if [ "$mode" = once ]; then
+        attempt dump_once
+      else
+        if [ -n "$METRICS_PORT" ]; then
+          # The newest dump already in the bucket: the real age of the last backup, across restarts.
+          if newest=$(newest_dump_time); then
+            if [ -n "$newest" ]; then echo "$newest" >"$STATE_DIR/bucket-last-success"; else log "no dump in the bucket yet"; fi
+          else
+            log "could not list backup/$S3_BUCKET/$S3_PREFIX: the last backup's time is unknown until a dump succeeds"
+          fi
+          write_metrics || log "could not write the metrics file"
+          serve_metrics
+        fi
+        loop dump_once
+      fi
     fi
     ;;
   *)

@@ -5,7 +5,7 @@
  * storage) and the tenant's own Kestra management ports (with monitoring). Pure: the list of forwards,
  * socat's command and the health check derive from it.
  */
-import { KESTRA_MANAGEMENT_PORT, MINIO_S3_PORT, RELAY_BACKEND_PORT, RELAY_WEB_PORT, STORAGE_SERVICE, type TenantNames } from "../naming";
+import { BACKUP_METRICS_PORT, KESTRA_MANAGEMENT_PORT, MINIO_S3_PORT, RELAY_BACKEND_PORT, RELAY_BACKUP_PORT, RELAY_WEB_PORT, STORAGE_SERVICE, type TenantNames } from "../naming";
 
 /** One listener of the gateway: `listen` on every interface, each connection forwarded to `host:port`. */
 export interface Forward {
@@ -30,13 +30,14 @@ export function needsGateway(needs: GatewayNeeds): boolean {
  * - 9000 -> MinIO's S3 port by MinIO's *service name* (storage): not to the alias `minio`, which the
  *   gateway carries itself on the tenant's private network (Docker's embedded DNS may answer a
  *   container's own alias with its own address: a loop); only MinIO carries its service name;
- * - 8081 -> the backend's management port, 8082 -> the web server's (monitoring), by service name on
- *   the tenant's private network: this tenant's services only.
+ * - 8081 -> the backend's management port, 8082 -> the web server's, 8083 -> the backup service's
+ *   metrics (monitoring), by service name on the tenant's private network: this tenant's services only.
  */
 export function gatewayForwards(n: TenantNames, needs: GatewayNeeds): Forward[] {
   const all: (Forward | false)[] = [
     needs.monitoring && { listen: RELAY_BACKEND_PORT, host: n.services.backend, port: KESTRA_MANAGEMENT_PORT },
     needs.monitoring && { listen: RELAY_WEB_PORT, host: n.services.web, port: KESTRA_MANAGEMENT_PORT },
+    needs.monitoring && { listen: RELAY_BACKUP_PORT, host: n.services.backup, port: BACKUP_METRICS_PORT },
     needs.storage && { listen: MINIO_S3_PORT, host: STORAGE_SERVICE, port: MINIO_S3_PORT },
   ];
   const forwards = all.filter((f): f is Forward => f !== false).sort((a, b) => a.listen - b.listen);

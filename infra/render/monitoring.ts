@@ -27,14 +27,19 @@ import {
   PROMETHEUS_PORT,
   PROMETHEUS_SERVICE,
   RELAY_BACKEND_PORT,
+  RELAY_BACKUP_PORT,
   RELAY_WEB_PORT,
   SOCKET_PROXY_PORT,
   STORAGE_SERVICE,
   TRAEFIK_METRICS_PORT,
   type ServiceRole,
 } from "../naming";
+import { BACKUP_METRICS, BACKUP_METRICS_PATH, type BackupMetric, backupMetricName } from "./backup";
 import { socketProxyArgs } from "./socket-proxy";
 import { TRAEFIK_METRICS_USER } from "./traefik";
+
+/** The scrape job of the tenants' backup services (through their gateways). */
+export const BACKUP_JOB = "backup";
 
 export const PROMETHEUS_CONFIG_FILE = "/etc/prometheus/prometheus.yml";
 export const PROMETHEUS_RULES_FILE = "/etc/prometheus/rules/kestra-fleet.yml";
@@ -122,6 +127,24 @@ function kestraJob(component: "backend" | "web", port: number) {
   );
 }
 
+/**
+ * A tenant's backup service behind its gateway (8083 -> the backup's metrics port): the script's
+ * Prometheus text file. The tenant label comes from the gateway's service label (discovery), never from
+ * the scraped file: the file's own `tenant` label (then `exported_tenant`) is dropped.
+ */
+function backupJob() {
+  return swarmJob(
+    BACKUP_JOB,
+    "gateway",
+    RELAY_BACKUP_PORT,
+    { metrics_path: BACKUP_METRICS_PATH, metric_relabel_configs: [{ regex: "exported_tenant", action: "labeldrop" }] },
+    [
+      { source_labels: [serviceLabelMeta(LABEL_TENANT)], target_label: "tenant" },
+      { source_labels: [serviceLabelMeta(LABEL_TENANT)], target_label: "instance" },
+    ],
+  );
+}
+
 /** cAdvisor's container labels reduced to the fleet's: tenant and service of `kestra_<tenant>_<service>`, and the Swarm service. */
 const CADVISOR_METRIC_RELABEL = [
   { source_labels: ["container_label_com_docker_swarm_service_name"], target_label: "container_service" },
@@ -202,6 +225,7 @@ export function prometheusConfigObject(stack: string): Record<string, unknown> {
       { job_name: "alertmanager", static_configs: [{ targets: [`${ALERTMANAGER_SERVICE}:${ALERTMANAGER_PORT}`] }] },
       kestraJob("backend", RELAY_BACKEND_PORT),
       kestraJob("web", RELAY_WEB_PORT),
+      backupJob(),
       // Traefik's metrics router answers only with its own credential (not the tenants' scrape
       // credential, which every tenant's Kestra holds): infra/render/traefik.ts.
       swarmJob("traefik", "proxy", TRAEFIK_METRICS_PORT, { basic_auth: { username: TRAEFIK_METRICS_USER, password_file: TRAEFIK_METRICS_PASSWORD_FILE } }),
@@ -229,6 +253,74 @@ export interface AlertRule {
 /** A fixed Swarm service (MinIO) seen by cAdvisor within a day but not now: its container is gone. */
 const goneSince = (selector: string, by: string) =>
   `max by (${by}) (max_over_time(container_last_seen{${selector}}[1d])) unless max by (${by}) (container_last_seen{${selector}})`;
+
+const backupMetric = (m: BackupMetric, range: string) => `max by (tenant) (max_over_time(${backupMetricName(m)}{job="${BACKUP_JOB}"}[${range}]))`;
+
+/**
+ * The backup alerts, from the backup script's metrics (infra/render/backup.ts BACKUP_METRICS). Every
+ * value is taken with max_over_time over a window: a backup task's restart leaves a scrape or two
+ * without samples (stale), which must neither resolve a firing alert nor reset a pending one. After a
+ * restart the script publishes the time of the newest dump in the bucket, so a recent backup stays
+ * recent (no alert) and an old one stays old (the gap is not hidden).
+ */
+export function backupAlertRules(): AlertRule[] {
+  const runbook = "README Data safety > Backups; docs/operations.md Restoring a tenant";
+  return [
+    {
+      alert: "BackupTooOld",
+      expr: `time() - ${backupMetric("last_success_timestamp_seconds", "15m")} > 2 * ${backupMetric("interval_seconds", "15m")}`,
+      for: "5m",
+      labels: { severity: "critical" },
+      annotations: {
+        summary: "Tenant {{ $labels.tenant }}: the last successful database backup is {{ $value | humanizeDuration }} old, more than two backup periods",
+        action: `docker service logs --since 24h kestra_{{ $labels.tenant }}_backup (pg_dump, version or upload errors); test now: docker exec <task> sh /usr/local/bin/kestra-fleet-backup.sh once (${runbook})`,
+      },
+    },
+    {
+      alert: "BackupNeverSucceeded",
+      // Scraped, but no success known for an hour: no dump in the bucket and none since the task started (or the bucket cannot be listed and dumps fail).
+      expr: `${backupMetric("interval_seconds", "1h")} unless on (tenant) ${backupMetric("last_success_timestamp_seconds", "1h")}`,
+      for: "1h",
+      labels: { severity: "critical" },
+      annotations: {
+        summary: "Tenant {{ $labels.tenant }}: no successful database backup is known (none in the bucket, none since the backup task started)",
+        action: `docker service logs kestra_{{ $labels.tenant }}_backup (could not list the bucket? dumps failing?) (${runbook})`,
+      },
+    },
+    {
+      alert: "BackupFailing",
+      expr: `${backupMetricName("consecutive_failures")}{job="${BACKUP_JOB}"} >= 3`,
+      for: "0m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: "Tenant {{ $labels.tenant }}: the last {{ $value | humanize }} database dumps failed (retried every 5 minutes)",
+        action: `docker service logs --since 1h kestra_{{ $labels.tenant }}_backup (${runbook})`,
+      },
+    },
+    {
+      alert: "BackupMetricsDown",
+      // The gateway exists (discovered) but the backup does not answer behind it: service down, restarting in a loop, or an image without busybox httpd.
+      expr: `up{job="${BACKUP_JOB}"} == 0`,
+      for: "15m",
+      labels: { severity: "critical" },
+      annotations: {
+        summary: "Tenant {{ $labels.tenant }}: the backup service's metrics cannot be scraped: backups are not watched",
+        action: "docker service ps kestra_{{ $labels.tenant }}_backup --no-trunc; docker service logs kestra_{{ $labels.tenant }}_backup | grep -i metrics (an image without busybox-extras: rebuild images/backup)",
+      },
+    },
+    {
+      alert: "BackupMetricsAbsent",
+      // cAdvisor sees the tenant's backup container, but no backup target of that tenant exists (its gateway is missing).
+      expr: `max by (tenant) (container_last_seen{tenant_service="backup"}) unless on (tenant) up{job="${BACKUP_JOB}"}`,
+      for: "15m",
+      labels: { severity: "critical" },
+      annotations: {
+        summary: "Tenant {{ $labels.tenant }} runs a backup service but Prometheus has no backup target for it (no gateway?)",
+        action: "docker service ps kestra_{{ $labels.tenant }}_gateway; pulumi up restores a missing gateway",
+      },
+    },
+  ];
+}
 
 /** The fleet's alert rules; `docs` in README "Monitoring" says what to do about each. */
 export function alertRules(): AlertRule[] {
@@ -313,6 +405,7 @@ export function alertRules(): AlertRule[] {
         action: "curl -sS -o /dev/null -w '%{http_code}' -H CF-Access-Client-Id:… -H CF-Access-Client-Secret:… the URL: 302 = Access refused the probe token (expired?), 5xx = Traefik or Kestra web; check KestraWebDown",
       },
     },
+    ...backupAlertRules(),
     {
       alert: "MonitoringTargetDown",
       expr: 'up{job=~"traefik|node-exporter|cadvisor|alertmanager|blackbox"} == 0',
@@ -422,6 +515,8 @@ export const METRICS_BY_JOB: Record<string, readonly string[]> = {
     "container_fs_usage_bytes",
   ],
   blackbox: ["probe_success", "probe_duration_seconds", "probe_http_status_code"],
+  // The backup script's metrics (infra/render/backup.ts).
+  [BACKUP_JOB]: (Object.keys(BACKUP_METRICS) as BackupMetric[]).map(backupMetricName),
   // Every job: Prometheus's own series.
   "*": ["up"],
 };

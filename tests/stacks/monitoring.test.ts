@@ -146,7 +146,9 @@ describe("MonitoringStack", () => {
     const aws = { provider: "aws", noncurrentVersionDays: 14, aws: { region: "eu-west-1", bucketPrefix: "acme-ops-" } };
     const on = await planOk({ stack: "staging", projectRoot: projectWithConfig("staging", (c) => (c["kestra-fleet:storage"] = aws)), tenantsDir: tenantsDir({ "acme.yaml": tenantYaml("acme") }) });
     const g = byName(on, "acme-gateway", SERVICE);
-    expect(spec(g).containerSpec.args[0]).toBe("socat tcp-listen:8081,fork,reuseaddr tcp-connect:kestra_acme_executor:8081 & socat tcp-listen:8082,fork,reuseaddr tcp-connect:kestra_acme_kestra:8081 & wait");
+    expect(spec(g).containerSpec.args[0]).toBe(
+      "socat tcp-listen:8081,fork,reuseaddr tcp-connect:kestra_acme_executor:8081 & socat tcp-listen:8082,fork,reuseaddr tcp-connect:kestra_acme_kestra:8081 & socat tcp-listen:8083,fork,reuseaddr tcp-connect:kestra_acme_backup:9180 & wait",
+    );
     expect(spec(g).networksAdvanceds).toEqual([{ id: byName(on, "acme-private-network").id }, { id: byName(on, "monitoring-network").id }]);
     expect(on.violations).toEqual([]);
     const off = await planOk({

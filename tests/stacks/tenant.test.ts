@@ -38,7 +38,8 @@ describe("TenantStack services", () => {
     // Not `minio`: inside the gateway that alias may resolve to the gateway itself.
     expect(s.containerSpec.commands).toEqual(["/bin/sh", "-c"]);
     expect(s.containerSpec.args).toEqual([
-      "socat tcp-listen:8081,fork,reuseaddr tcp-connect:kestra_acme_executor:8081 & socat tcp-listen:8082,fork,reuseaddr tcp-connect:kestra_acme_kestra:8081 & socat tcp-listen:9000,fork,reuseaddr tcp-connect:platform_storage_minio:9000 & wait",
+      "socat tcp-listen:8081,fork,reuseaddr tcp-connect:kestra_acme_executor:8081 & socat tcp-listen:8082,fork,reuseaddr tcp-connect:kestra_acme_kestra:8081" +
+        " & socat tcp-listen:8083,fork,reuseaddr tcp-connect:kestra_acme_backup:9180 & socat tcp-listen:9000,fork,reuseaddr tcp-connect:platform_storage_minio:9000 & wait",
     ]);
     expect(s.networksAdvanceds.map((n: any) => n.aliases)).toEqual([["minio"], undefined, undefined]);
     expect(s.containerSpec.healthcheck.tests[0]).toBe("CMD-SHELL");

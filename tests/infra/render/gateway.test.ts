@@ -13,17 +13,18 @@ describe("a tenant's gateway forwards", () => {
   it("storage only: 9000 to MinIO's service name (never the alias minio, which the gateway carries itself)", () => {
     expect(gatewayForwards(acme, { storage: true, monitoring: false })).toEqual([{ listen: 9000, host: "platform_storage_minio", port: 9000 }]);
   });
-  it("monitoring only (AWS storage): 8081 and 8082 to the tenant's own backend and web management ports", () => {
+  it("monitoring only (AWS storage): 8081 and 8082 to the tenant's own backend and web management ports, 8083 to its backup's metrics", () => {
     expect(gatewayForwards(acme, { storage: false, monitoring: true })).toEqual([
       { listen: 8081, host: "kestra_acme_executor", port: 8081 },
       { listen: 8082, host: "kestra_acme_kestra", port: 8081 },
+      { listen: 8083, host: "kestra_acme_backup", port: 9180 },
     ]);
   });
-  it("both: three listeners, sorted by port; every target is MinIO or this tenant's own service", () => {
+  it("both: four listeners, sorted by port; every target is MinIO or this tenant's own service", () => {
     const f = gatewayForwards(acme, { storage: true, monitoring: true });
-    expect(f.map((x) => x.listen)).toEqual([8081, 8082, 9000]);
+    expect(f.map((x) => x.listen)).toEqual([8081, 8082, 8083, 9000]);
     for (const x of f) expect(x.host === "platform_storage_minio" || x.host.startsWith("kestra_acme_")).toBe(true);
-    expect(gatewayForwards(tenantNames("acme-eu"), { storage: true, monitoring: true }).map((x) => x.host)).toEqual(["kestra_acme-eu_executor", "kestra_acme-eu_kestra", "platform_storage_minio"]);
+    expect(gatewayForwards(tenantNames("acme-eu"), { storage: true, monitoring: true }).map((x) => x.host)).toEqual(["kestra_acme-eu_executor", "kestra_acme-eu_kestra", "kestra_acme-eu_backup", "platform_storage_minio"]);
   });
   it("neither: no gateway", () => {
     expect(needsGateway({ storage: false, monitoring: false })).toBe(false);
@@ -44,11 +45,12 @@ describe("the gateway's command and health check", () => {
     const c = gatewayCommand(f);
     expect(c.commands).toEqual(["/bin/sh", "-c"]);
     expect(c.args).toEqual([
-      "socat tcp-listen:8081,fork,reuseaddr tcp-connect:kestra_acme_executor:8081 & socat tcp-listen:8082,fork,reuseaddr tcp-connect:kestra_acme_kestra:8081 & socat tcp-listen:9000,fork,reuseaddr tcp-connect:platform_storage_minio:9000 & wait",
+      "socat tcp-listen:8081,fork,reuseaddr tcp-connect:kestra_acme_executor:8081 & socat tcp-listen:8082,fork,reuseaddr tcp-connect:kestra_acme_kestra:8081" +
+        " & socat tcp-listen:8083,fork,reuseaddr tcp-connect:kestra_acme_backup:9180 & socat tcp-listen:9000,fork,reuseaddr tcp-connect:platform_storage_minio:9000 & wait",
     ]);
     const h = gatewayHealthcheck(f);
     expect(h.tests[0]).toBe("CMD-SHELL");
-    expect(h.tests[1].split(" && ")).toEqual([8081, 8082, 9000].map((p) => `socat -u OPEN:/dev/null TCP:127.0.0.1:${p},connect-timeout=3`));
+    expect(h.tests[1].split(" && ")).toEqual([8081, 8082, 8083, 9000].map((p) => `socat -u OPEN:/dev/null TCP:127.0.0.1:${p},connect-timeout=3`));
     // Both shell texts parse as POSIX sh.
     for (const text of [c.args[0], h.tests[1]]) expect(spawnSync("sh", ["-n", "-c", text]).status).toBe(0);
   });

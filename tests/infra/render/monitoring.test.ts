@@ -79,7 +79,7 @@ describe("Prometheus configuration", () => {
   it("discovers every target through the socket proxy: no static tenant target, nothing per tenant", () => {
     const cfg = prometheusConfigObject("staging") as { scrape_configs: Record<string, any>[] };
     const jobs = cfg.scrape_configs.map((j) => j.job_name);
-    expect(jobs).toEqual(["prometheus", "alertmanager", "kestra-backend", "kestra-web", "traefik", "node-exporter", "cadvisor", "blackbox"]);
+    expect(jobs).toEqual(["prometheus", "alertmanager", "kestra-backend", "kestra-web", "backup", "traefik", "node-exporter", "cadvisor", "blackbox"]);
     for (const job of cfg.scrape_configs.filter((j) => j.job_name.startsWith("kestra-"))) {
       expect(job.dockerswarm_sd_configs[0].host).toBe("http://platform_monitoring_socket_proxy:2375");
       expect(job.dockerswarm_sd_configs[0].filters[0]).toEqual({ name: "label", values: ["kestra-fleet.role=gateway"] });
@@ -221,6 +221,57 @@ const CASES: Case[] = [
     expect: [{ labels: { job: "blackbox", tenant: "acme", instance: "https://acme-kestra.example.com/ui/", severity: "critical" } }],
   },
   {
+    alert: "BackupTooOld",
+    series: [
+      // Interval 1 h. acme's last success stays at t=0; globex dumps all the time.
+      { series: 'kestra_fleet_backup_interval_seconds{job="backup",tenant="acme",instance="acme"}', values: "3600x140" },
+      { series: 'kestra_fleet_backup_last_success_timestamp_seconds{job="backup",tenant="acme",instance="acme"}', values: "0x140" },
+      { series: 'kestra_fleet_backup_interval_seconds{job="backup",tenant="globex",instance="globex"}', values: "3600x140" },
+      { series: 'kestra_fleet_backup_last_success_timestamp_seconds{job="backup",tenant="globex",instance="globex"}', values: "0+60x140" },
+    ],
+    evalTime: "130m",
+    expect: [{ labels: { tenant: "acme", severity: "critical" }, value: "2h 10m 0s" }],
+  },
+  {
+    alert: "BackupNeverSucceeded",
+    series: [
+      { series: 'kestra_fleet_backup_interval_seconds{job="backup",tenant="acme",instance="acme"}', values: "3600x70" },
+      { series: 'kestra_fleet_backup_interval_seconds{job="backup",tenant="globex",instance="globex"}', values: "3600x70" },
+      { series: 'kestra_fleet_backup_last_success_timestamp_seconds{job="backup",tenant="globex",instance="globex"}', values: "0x70" },
+    ],
+    evalTime: "65m",
+    expect: [{ labels: { tenant: "acme", severity: "critical" } }],
+  },
+  {
+    alert: "BackupFailing",
+    series: [
+      { series: 'kestra_fleet_backup_consecutive_failures{job="backup",tenant="acme",instance="acme"}', values: "0 0 1 2 3x10" },
+      { series: 'kestra_fleet_backup_consecutive_failures{job="backup",tenant="globex",instance="globex"}', values: "0 1 2 0x10" },
+    ],
+    evalTime: "5m",
+    expect: [{ labels: { job: "backup", tenant: "acme", instance: "acme", severity: "warning" }, value: "3" }],
+  },
+  {
+    alert: "BackupMetricsDown",
+    series: [
+      { series: 'up{job="backup",tenant="acme",instance="acme"}', values: "0x20" },
+      { series: 'up{job="backup",tenant="globex",instance="globex"}', values: "1x20" },
+    ],
+    evalTime: "16m",
+    expect: [{ labels: { job: "backup", tenant: "acme", instance: "acme", severity: "critical" } }],
+  },
+  {
+    alert: "BackupMetricsAbsent",
+    series: [
+      // Both run a backup container; only globex's is a scrape target.
+      { series: 'container_last_seen{tenant="acme",tenant_service="backup",container_service="kestra_acme_backup",id="/docker/a"}', values: "60+60x20" },
+      { series: 'container_last_seen{tenant="globex",tenant_service="backup",container_service="kestra_globex_backup",id="/docker/b"}', values: "60+60x20" },
+      { series: 'up{job="backup",tenant="globex",instance="globex"}', values: "1x20" },
+    ],
+    evalTime: "16m",
+    expect: [{ labels: { tenant: "acme", severity: "critical" } }],
+  },
+  {
     alert: "MonitoringTargetDown",
     series: [{ series: 'up{job="node-exporter",instance="node-1",swarm_service="platform_monitoring_node_exporter"}', values: "0x20" }],
     evalTime: "15m",
@@ -239,7 +290,7 @@ describe("alert rules", () => {
     const dir = tmpDir("kf-rules-");
     fs.writeFileSync(path.join(dir, "rules.yml"), renderAlertRules());
     const r = run(["check", "rules", "rules.yml"], dir);
-    expect(r.out).toContain("SUCCESS: 12 rules found");
+    expect(r.out).toContain("SUCCESS: 17 rules found");
     expect(r.status).toBe(0);
   });
 
