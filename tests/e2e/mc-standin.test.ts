@@ -1,5 +1,5 @@
 /**
- * The e2e suite's `mc` stand-in: the part of mc the backup script uses (alias set, cp), storing
+ * The e2e suite's `mc` stand-in: the part of mc the backup script uses (alias set, cp, ls), storing
  * uploads where the suite reads them, never keeping the keys.
  */
 import { spawnSync } from "child_process";
@@ -30,6 +30,19 @@ describe("e2e mc stand-in", () => {
     const conf = fs.readdirSync(env.MC_CONFIG_DIR).map((f) => fs.readFileSync(path.join(env.MC_CONFIG_DIR, f), "utf8")).join("");
     expect(conf).not.toMatch(/SECRETVALUE/);
     expect(r.stdout + r.stderr).not.toMatch(/SECRETVALUE/);
+  });
+
+  it("`mc ls` lists a prefix in mc's text format (the backup script reads the newest dump's name), nothing for an empty prefix", () => {
+    const dir = tmpDir("kf-mc-");
+    const env = { E2E_S3_ROOT: path.join(dir, "s3"), MC_CONFIG_DIR: path.join(dir, "conf") };
+    mc(env, "alias", "set", "backup", "https://backup.example.net:9000", "ak", "sk");
+    fs.writeFileSync(path.join(dir, "d"), "12345");
+    mc(env, "cp", path.join(dir, "d"), "backup/bkt/alpha/postgres/alpha-20260101T000000Z.pgdump");
+    const r = mc(env, "ls", "backup/bkt/alpha/postgres/");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC\]  5B STANDARD alpha-20260101T000000Z\.pgdump\n$/);
+    expect(mc(env, "ls", "backup/bkt/beta/postgres/")).toMatchObject({ status: 0, stdout: "" });
+    expect(mc(env, "ls", "nowhere/bkt/").status).toBe(1);
   });
 
   it("refuses an upload to an unknown alias, empty keys and commands it does not implement", () => {
