@@ -7,9 +7,9 @@
 import * as os from "os";
 import * as path from "path";
 import * as fs from "fs";
-import { MINIO_ALIAS, MONITORING_NETWORK, PUBLIC_NETWORK, RELAY_BACKEND_PORT, RELAY_WEB_PORT, STORAGE_NETWORK } from "../infra/naming";
+import { BACKUP_METRICS_PORT, MINIO_ALIAS, MONITORING_NETWORK, PUBLIC_NETWORK, RELAY_BACKEND_PORT, RELAY_WEB_PORT, STORAGE_NETWORK } from "../infra/naming";
 import type { Plan } from "../infra/plan/run";
-import { BACKUP_SCRIPT_PATH, EMPTY_CHECK_SQL, PG_RESTORE_ARGS } from "../infra/render/backup";
+import { BACKUP_METRICS_PATH, BACKUP_SCRIPT_PATH, EMPTY_CHECK_SQL, PG_RESTORE_ARGS } from "../infra/render/backup";
 import { diskMiB, type Docker, type Engine, sleep, startEngine, stopEngine } from "./engine";
 import { createObjects, makeProject, planOf, secretValues, servicesOf, stackFileOf, stacksOf, withoutStandin, withStandins } from "./plan";
 import { buildStandins, removeStandins, standinsPresent } from "./standins";
@@ -183,6 +183,14 @@ async function restoreDrill(d: Docker, backupService: string, tenant: string, pg
     `${tenant}: the backup service's dump (${uploaded ?? "none"}) restores with the procedure's flags (${PG_RESTORE_ARGS.join(" ")}) into a fresh database: same tables, row counts, checksums`,
     !problems.length,
     problems.length ? problems.join("; ") : source.replace(/\n/g, "; "),
+  );
+  // The same task serves its metrics (busybox httpd) with the dump just taken as its last success.
+  const metrics = d.run(["exec", bc, "curl", "-fsS", "--max-time", "5", `http://127.0.0.1:${BACKUP_METRICS_PORT}${BACKUP_METRICS_PATH}`]);
+  const last = Number(new RegExp(`^kestra_fleet_backup_last_success_timestamp_seconds\\{tenant="${tenant}"\\} (\\d+)$`, "m").exec(metrics.out)?.[1]);
+  check(
+    `${tenant}: the backup service serves kestra_fleet_backup_* on :${BACKUP_METRICS_PORT}${BACKUP_METRICS_PATH}, the last success within the last 10 minutes`,
+    metrics.code === 0 && Date.now() / 1000 - last < 600,
+    metrics.code === 0 ? metrics.out.split("\n").filter((l) => l && !l.startsWith("#")).join("; ") : metrics.err.trim(),
   );
 }
 
