@@ -189,8 +189,9 @@ export const BACKUP_SCRIPT_PATH = "/usr/local/bin/kestra-fleet-backup.sh";
 export const BACKUP_STATE_DIR = "/tmp/kestra-fleet-backup";
 /**
  * The only directory the metrics server serves (never the state directory: mc's configuration there
- * holds the key), and the file in it. `.txt`: busybox httpd sends it as text/plain, the content type of
- * Prometheus's text format (Prometheus 3 refuses a scrape without a known content type).
+ * holds the key), and the file in it. `.txt`: busybox httpd sends it as text/plain (a file without a
+ * suffix goes without a Content-Type), the content type of Prometheus's text format; Prometheus 3 refuses
+ * a scrape without a known one (prometheus model/textparse/interface.go extractMediaType).
  */
 export const BACKUP_METRICS_DIR = `${BACKUP_STATE_DIR}/www`;
 export const BACKUP_METRICS_PATH = "/metrics.txt";
