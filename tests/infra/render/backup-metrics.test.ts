@@ -10,13 +10,15 @@ import * as net from "net";
 import * as path from "path";
 import { stringify } from "yaml";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { BACKUP_METRICS, BACKUP_METRICS_PATH, backupMetricName, dumpName, renderBackupScript } from "../../../infra/render/backup";
+import { BACKUP_METRICS, BACKUP_METRICS_PATH, backupMetricName, backupPrefixes, dumpName, renderBackupScript } from "../../../infra/render/backup";
 import { alertRules, renderAlertRules } from "../../../infra/render/monitoring";
 import { tmpDir } from "../../files";
 import { requireTool } from "../../tools";
 
 const MC_STANDIN = path.join(__dirname, "../../../e2e/standins/mc");
 const INTERVAL = 3600;
+/** The dump prefix of tenant acme in the backup bucket (the program's layout). */
+const PREFIX = backupPrefixes("acme").postgres;
 
 let promtool = "";
 beforeAll(() => {
@@ -56,7 +58,7 @@ async function start(s: Setup) {
   const bin = path.join(work, "bin");
   const s3 = path.join(work, "s3");
   fs.mkdirSync(bin);
-  const prefixDir = path.join(s3, "backup.example.net:9000", "kf-backups", "acme", "postgres");
+  const prefixDir = path.join(s3, "backup.example.net:9000", "kf-backups", PREFIX);
   fs.mkdirSync(prefixDir, { recursive: true });
   for (const n of s.bucket ?? []) fs.writeFileSync(path.join(prefixDir, n), "old dump");
   fs.writeFileSync(
@@ -85,7 +87,7 @@ async function start(s: Setup) {
     BACKUP_METRICS_PORT: String(port),
     S3_ENDPOINT: "https://backup.example.net:9000",
     S3_BUCKET: "kf-backups",
-    S3_PREFIX: "acme/postgres/",
+    S3_PREFIX: PREFIX,
     S3_ACCESS_KEY_FILE: path.join(work, "ak"),
     S3_SECRET_KEY_FILE: path.join(work, "sk"),
   };
@@ -162,7 +164,7 @@ describe("backup script metrics (served by busybox httpd)", () => {
     const b = await start({ bucket: [dumpName("acme", new Date())], database: false, listFails: true });
     const m = await b.metrics();
     expect(m.values.last_success_timestamp_seconds).toBeUndefined();
-    expect(b.log()).toContain("could not list backup/kf-backups/acme/postgres/");
+    expect(b.log()).toContain(`could not list backup/kf-backups/${PREFIX}`);
   }, 30_000);
 
   it("serves the metrics file only: not the state directory (mc's configuration holds the key)", async () => {
