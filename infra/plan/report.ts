@@ -6,6 +6,7 @@ import { tenantHost, tenantNames } from "../naming";
 import { accessIncludes, webhookDestinations } from "../render/access";
 import { gitSyncEnv, gitSyncOf, readFlowTemplate, renderGitSyncFlow } from "../render/flow";
 import { renderKestraConfig, tenantKestraConfigInput } from "../render/kestra-config";
+import { SCRAPE_USER } from "../render/monitoring";
 import { tenantWebLabels } from "../render/labels";
 import { storagePolicyDocument, tenantBucket, tenantStorageBlock } from "../render/storage";
 import { formatCapacity } from "./capacity-report";
@@ -96,7 +97,9 @@ export function writeArtifacts(dir: string, plan: Plan, inputs: FleetInputs, sho
     } else {
       const mask = "[secret]";
       const storage = tenantStorageBlock(inputs.settings, tenant.name, { accessKey: inputs.settings.storage.provider === "aws" ? mask : n.bucket, secretKey: mask });
-      config = renderKestraConfig(tenantKestraConfigInput(tenant, inputs.settings, { dbPassword: mask, adminPassword: mask, encryptionKey: mask, storage }));
+      // With monitoring on, the management port needs the scrape credential (as in stacks/tenant.ts).
+      const managementAuth = inputs.settings.monitoring.enabled ? { managementAuth: { username: SCRAPE_USER, password: mask } } : {};
+      config = renderKestraConfig(tenantKestraConfigInput(tenant, inputs.settings, { dbPassword: mask, adminPassword: mask, encryptionKey: mask, storage, ...managementAuth }));
     }
     write(path.join(out, "application.yml"), config);
     write(path.join(out, "stack.yml"), composeFor(plan, n.stack));

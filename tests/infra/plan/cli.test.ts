@@ -51,6 +51,8 @@ describe("npm run plan", () => {
     const cfg = parse(fs.readFileSync(path.join(out, "acme", "application.yml"), "utf8"));
     expect(cfg.kestra.url).toBe("https://acme-kestra-staging.example.com/");
     expect(cfg.kestra.server["basic-auth"].password).toBe("[secret]");
+    // Monitoring is on in the fixture: the management port's scrape credential shows, masked, as deployed.
+    expect(cfg.endpoints.all).toEqual({ port: 8081, sensitive: false, "basic-auth": { username: "prometheus", password: "[secret]" } });
     expect(fs.existsSync(path.join(out, "acme", "flows", "admin", "git-sync-flows.yaml"))).toBe(true);
     expect(fs.existsSync(path.join(out, "initech", "flows"))).toBe(false);
     expect(JSON.parse(fs.readFileSync(path.join(out, "globex", "storage-policy.json"), "utf8")).Statement).toHaveLength(2);
