@@ -15,6 +15,8 @@ import { STANDIN_BY_ROLE } from "./standins";
 export const REPO = path.resolve(__dirname, "..");
 export const FIXTURE = path.join(__dirname, "fixture");
 export const STACK = "e2e";
+/** The Docker socket path the program's socket proxies mount. */
+export const DOCKER_SOCKET = "/var/run/docker.sock";
 /** The fixture's name for "the local node". */
 const FIXTURE_NODE = "e2e-node";
 
@@ -137,9 +139,10 @@ export function stackFileOf(out: string, stack: string, tenant?: string): string
 /**
  * The stack file with each service's image replaced by its role's stand-in; a service whose role has
  * none is left out (see withoutStandin). Reservations go too: the profiles reserve more CPU than a
- * 2-core test machine has; limits stay.
+ * 2-core test machine has; limits stay. A bind mount of the Docker socket (the socket proxies) is
+ * pointed at `dockerSocket`, the suite's private engine socket.
  */
-export function withStandins(text: string): string {
+export function withStandins(text: string, dockerSocket?: string): string {
   const doc = parse(text) as { services: Record<string, any> };
   for (const [key, svc] of Object.entries(doc.services)) {
     const role = svc.deploy?.labels?.[LABEL_ROLE];
@@ -150,6 +153,8 @@ export function withStandins(text: string): string {
     }
     svc.image = image;
     if (svc.deploy.resources) delete svc.deploy.resources.reservations;
+    // The engine's socket is the suite's private one, not the host's /var/run/docker.sock.
+    if (dockerSocket) for (const v of svc.volumes ?? []) if (v.type === "bind" && v.source === DOCKER_SOCKET) v.source = dockerSocket;
   }
   return stringify(doc, { lineWidth: 0 });
 }

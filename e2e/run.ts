@@ -10,7 +10,9 @@ import * as fs from "fs";
 import { BACKUP_METRICS_PORT, MINIO_ALIAS, MONITORING_NETWORK, PUBLIC_NETWORK, RELAY_BACKEND_PORT, RELAY_WEB_PORT, STORAGE_NETWORK } from "../infra/naming";
 import type { Plan } from "../infra/plan/run";
 import { BACKUP_METRICS_PATH, BACKUP_SCRIPT_PATH, EMPTY_CHECK_SQL, PG_RESTORE_ARGS } from "../infra/render/backup";
+import { PROMETHEUS_CONFIG_FILE, SCRAPE_PASSWORD_FILE, SCRAPE_USER } from "../infra/render/monitoring";
 import { diskMiB, type Docker, type Engine, sleep, startEngine, stopEngine } from "./engine";
+import { activeTargets, instantQuery, type KestraJob, forwarderJobsOf, prometheusConfigOf, type Target, tenantTargetProblems } from "./monitoring";
 import { createObjects, makeProject, planOf, secretValues, servicesOf, stackFileOf, stacksOf, withoutStandin, withStandins } from "./plan";
 import { buildStandins, removeStandins, standinsPresent } from "./standins";
 
@@ -18,6 +20,10 @@ const WORK = path.resolve(process.env.KESTRA_FLEET_E2E_DIR ?? "/var/tmp/kestra-f
 const KEEP_IMAGES = process.env.KESTRA_FLEET_E2E_KEEP_IMAGES === "1";
 const CONVERGE_MS = 5 * 60_000;
 const ROTATED_TENANT = "alpha";
+/** The tenant the onboarding step adds (a copy of the fixture's beta without a worker). */
+const ONBOARDED_TENANT = "gamma";
+/** Discovery refreshes every 30 s and scrapes every 30 s: a new target is up within about a minute. */
+const SCRAPE_WAIT_MS = 3 * 60_000;
 /** Ports a role's stand-in listens on (what a neighbour could try to reach). */
 const PORTS: Record<string, number[]> = { postgres: [5432], web: [8080, 8081], backend: [8080, 8081], worker: [8080, 8081], gateway: [9000, RELAY_BACKEND_PORT, RELAY_WEB_PORT], storage: [9000] };
 
@@ -91,7 +97,7 @@ function lastError(d: Docker, service: string): string {
 function deploy(d: Docker, out: string, stack: string, services: Svc[]): void {
   const file = path.join(WORK, "stacks", `${stack}.yml`);
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, withStandins(fs.readFileSync(stackFileOf(out, stack, services[0].tenant), "utf8")));
+  fs.writeFileSync(file, withStandins(fs.readFileSync(stackFileOf(out, stack, services[0].tenant), "utf8"), d.socket));
   d.must(["stack", "deploy", "--resolve-image", "never", "--detach=true", "-c", file, stack]);
 }
 
@@ -194,6 +200,202 @@ async function restoreDrill(d: Docker, backupService: string, tenant: string, pg
   );
 }
 
+/** The rotation step's edit: a new admin e-mail for one tenant (new config secret content). */
+const rotateEdit = (name: string, text: string) => (name === ROTATED_TENANT ? text.replace(/adminEmail: (\S+)@/, "adminEmail: rotated.$1@") : text);
+
+type Stacks = ReturnType<typeof stacksOf>;
+const tenantOf = (stacks: Stacks, stack: string) => stacks.get(stack)![0].tenant!;
+/** A tenant stack's forwarders: its services of a role the Kestra scrape jobs discover. */
+const forwardersOf = (stacks: Stacks, stack: string, jobs: KestraJob[]) => stacks.get(stack)!.filter((x) => jobs.some((j) => j.forwarderRole === x.role));
+
+/** Polls Prometheus's active targets until every listed tenant's Kestra jobs are up through its own forwarder. */
+async function waitForTargets(d: Docker, prom: string, stacks: Stacks, tenantStacks: string[], jobs: KestraJob[], limitMs = SCRAPE_WAIT_MS) {
+  const end = Date.now() + limitMs;
+  let problems: string[] = [];
+  let found: Target[] = [];
+  for (;;) {
+    problems = [];
+    found = [];
+    try {
+      const targets = await activeTargets(d, prom);
+      for (const s of tenantStacks) {
+        const r = tenantTargetProblems(targets, jobs, tenantOf(stacks, s), forwardersOf(stacks, s, jobs).map((x) => x.name));
+        problems.push(...r.problems.map((p) => `${tenantOf(stacks, s)}: ${p}`));
+        found.push(...r.found);
+      }
+    } catch (e) {
+      problems = [(e as Error).message];
+    }
+    if (!problems.length || Date.now() > end) return { ok: !problems.length, problems, found };
+    await sleep(3000);
+  }
+}
+
+/**
+ * The monitoring stack's claims on the real Swarm: Prometheus (Debian's binary) runs the program's
+ * rendered configuration unchanged, discovers every tenant's Kestra through the socket proxy stand-in
+ * and scrapes it up, through that tenant's forwarder, with the scrape credential (which the Kestra
+ * stand-in demands); Prometheus shares no network with a tenant workload, and no tenant reaches
+ * another tenant's forwarder.
+ */
+async function monitoringChecks(d: Docker, plan: Plan, stacks: Stacks, tenantStacks: string[]): Promise<void> {
+  const promSvc = stacks.get("platform_monitoring")!.find((x) => x.role === "prometheus")!;
+  const prom = containersOf(d, promSvc.name)[0];
+  const cfg = prometheusConfigOf(plan);
+  const jobs = forwarderJobsOf(cfg.text);
+  const kestraJobs = jobs.filter((j): j is KestraJob & { component: string } => !!j.component);
+  const mounted = d.run(["exec", prom, "cat", PROMETHEUS_CONFIG_FILE]).out;
+  const version = d.run(["exec", prom, "prometheus", "--version"]).out.split("\n")[0];
+  check(
+    `${promSvc.name} (${version.trim()}) runs the program's rendered prometheus.yml (${cfg.name}) byte for byte; jobs through the forwarders: ${jobs.map((j) => `${j.job} -> role ${j.forwarderRole}:${j.port}`).join(", ")}`,
+    mounted === cfg.text && jobs.length > 0,
+    mounted === cfg.text ? "" : "the mounted file differs from the plan's config",
+  );
+
+  // Discovered and scraped through each tenant's own forwarder, labelled by relabelling.
+  const w = await waitForTargets(d, prom, stacks, tenantStacks, jobs);
+  check(
+    `Prometheus discovers every tenant's targets (${jobs.map((j) => j.job).join(", ")}) by Swarm service discovery and scrapes them up through that tenant's forwarder, with the tenant label from relabelling`,
+    w.ok,
+    w.ok ? w.found.map((t) => `${t.labels.job}{tenant="${t.labels.tenant}"} ${t.scrapeUrl} via ${t.discoveredLabels.__meta_dockerswarm_service_name}`).join("; ") : w.problems.join("; "),
+  );
+
+  // What was scraped came from the right Kestra: its server and its database are in the series.
+  const series = w.ok ? await instantQuery(d, prom, "kestra_fleet_e2e_standin").catch(() => []) : [];
+  const wrong: string[] = [];
+  for (const s of tenantStacks) {
+    const tenant = tenantOf(stacks, s);
+    const tenantSvc = (role: string) => servicesOf(plan).find((r) => (r.inputs.labels as any[]).some((l) => l.label === "kestra-fleet.tenant" && l.value === tenant) && (r.inputs.labels as any[]).some((l) => l.label === "kestra-fleet.role" && l.value === role));
+    const db = ((tenantSvc("postgres")?.inputs.taskSpec as any)?.containerSpec?.env as Record<string, string>)?.POSTGRES_DB;
+    for (const j of kestraJobs) {
+      const server = String((tenantSvc(j.component)?.inputs.taskSpec as any)?.containerSpec?.args?.[1]);
+      const got = series.filter((x) => x.metric.job === j.job && x.metric.tenant === tenant);
+      if (got.length !== 1 || got[0].metric.server !== server || got[0].metric.database !== db) wrong.push(`${j.job}{tenant="${tenant}"}: ${got.map((x) => `server=${x.metric.server} database=${x.metric.database}`).join(", ") || "no series"}, want server=${server} database=${db}`);
+    }
+  }
+  check(`each scrape reached its own tenant's Kestra (the stand-in's series carry the right server and database)`, w.ok && !wrong.length, wrong.join("; "));
+
+  // The management port demands the scrape credential (like Kestra's endpoints.all.basic-auth).
+  const auth: string[] = [];
+  const codes = await Promise.all(
+    tenantStacks.flatMap((s) =>
+      forwardersOf(stacks, s, jobs).flatMap((f) =>
+        kestraJobs.filter((j) => j.forwarderRole === f.role).map(async (j) => {
+          const url = `http://${f.name}:${j.port}/prometheus`;
+          const curl = (cred: string) => `curl -s -o /dev/null --max-time 5 -w '%{http_code} ' ${cred} '${url}'`;
+          const r = await d.runAsync(["exec", prom, "sh", "-c", [curl(""), curl(`-u "${SCRAPE_USER}:wrong-$(cat ${SCRAPE_PASSWORD_FILE})"`), curl(`-u "${SCRAPE_USER}:$(cat ${SCRAPE_PASSWORD_FILE})"`)].join("; ")]);
+          return { what: `${f.name}:${j.port}`, got: r.out.trim() };
+        }),
+      ),
+    ),
+  );
+  for (const c of codes) if (c.got !== "401 401 200") auth.push(`${c.what}: ${c.got || "no answer"}`);
+  check(`the Kestra management port behind each forwarder answers /prometheus 401 without and with a wrong credential, 200 with the scrape credential (${codes.length} endpoints)`, codes.length > 0 && !auth.length, auth.join("; ") || codes.map((c) => `${c.what}: ${c.got}`).join("; "));
+
+  // Prometheus shares no network with any tenant workload; with a forwarder only the monitoring network.
+  const promNets = Object.keys(addresses(d, prom));
+  const shared: string[] = [];
+  let forwarderShares = 0;
+  for (const s of tenantStacks) {
+    for (const svc of stacks.get(s)!) {
+      const isForwarder = jobs.some((j) => j.forwarderRole === svc.role);
+      for (const c of containersOf(d, svc.name)) {
+        const common = Object.keys(addresses(d, c)).filter((n) => promNets.includes(n));
+        const bad = isForwarder ? common.filter((n) => n !== MONITORING_NETWORK) : common;
+        if (bad.length) shared.push(`${svc.name} shares ${bad.join(", ")}`);
+        if (isForwarder && common.includes(MONITORING_NETWORK)) forwarderShares++;
+      }
+    }
+  }
+  check(`Prometheus (on ${promNets.sort().join(", ")}) shares no network with any tenant service but the forwarders, and with those only ${MONITORING_NETWORK}`, !shared.length && forwarderShares > 0, shared.join("; ") || `${forwarderShares} forwarder containers on ${MONITORING_NETWORK}`);
+
+  // No tenant container reaches another tenant's forwarder (by name or by any of its addresses).
+  const reached: string[] = [];
+  const probes: Promise<void>[] = [];
+  let count = 0;
+  for (const a of tenantStacks) {
+    for (const b of tenantStacks.filter((x) => x !== a)) {
+      const bFwd = forwardersOf(stacks, b, jobs);
+      const bAddrs = bFwd.flatMap((f) => containersOf(d, f.name).flatMap((c) => Object.entries(addresses(d, c)).map(([net, ip]) => ({ f, net, ip }))));
+      for (const as of stacks.get(a)!) {
+        const isForwarder = jobs.some((j) => j.forwarderRole === as.role);
+        // Forwarders see each other on the shared platform networks by design (as Prometheus and MinIO
+        // see them): only their other addresses are probed from a forwarder.
+        const names = isForwarder ? [] : bFwd.map((f) => f.name);
+        const targets = bAddrs.filter((x) => !isForwarder || !SHARED.includes(x.net)).flatMap((x) => jobs.filter((j) => j.forwarderRole === x.f.role).map((j) => `${x.ip}:${j.port}`));
+        for (const ac of containersOf(d, as.name)) {
+          count++;
+          const control = as.role === "postgres" ? { name: as.name } : { name: "postgres", target: "postgres:5432" };
+          probes.push(
+            probe(d, ac, names, targets, control).then((p) => {
+              if (!p.controlOk) reached.push(`${as.name}: control probe failed, results meaningless`);
+              reached.push(...p.reached.map((l) => `${as.name} ${l} (${b})`));
+            }),
+          );
+        }
+      }
+    }
+  }
+  await Promise.all(probes);
+  check(`no tenant container (${count} probes) resolves or connects to another tenant's forwarder (forwarder to forwarder only on ${SHARED.filter((n) => n !== PUBLIC_NETWORK).join(", ")}, by design)`, count > 0 && !reached.length, reached.join("; "));
+}
+
+/** Version.Index, UpdatedAt and running containers of each service: what an update or a restart changes. */
+const serviceStates = (d: Docker, names: string[]) =>
+  new Map(names.map((n) => [n, `${d.run(["service", "inspect", "--format", "{{.Version.Index}} {{.UpdatedAt}}", n]).out.trim()} [${containersOf(d, n).sort().join(",")}]`]));
+
+/**
+ * Onboarding a tenant under monitoring: the plan with one more tenant file; its new Swarm objects
+ * created and its stack deployed; a platform stack whose rendered file changed is redeployed too (what
+ * `pulumi up` would do). Passes when the new tenant is scraped up through its forwarder and no platform
+ * service was updated or restarted; reports the time from deploy to scraped (the gap).
+ */
+async function onboarding(d: Docker, hostname: string, outBefore: string, planBefore: Plan, state: { stacks: string[]; created: { kind: string; name: string }[] }, peak: (when: string) => void): Promise<void> {
+  const project3 = makeProject(path.join(WORK, "project3"), hostname, rotateEdit);
+  const model = fs.readFileSync(path.join(project3.tenants, "beta.yaml"), "utf8");
+  fs.writeFileSync(path.join(project3.tenants, `${ONBOARDED_TENANT}.yaml`), model.replace(/beta/g, ONBOARDED_TENANT).replace(/workers: [0-9]+/, "workers: 0"));
+  const out3 = path.join(WORK, "out3");
+  const plan3 = planOf(project3, out3);
+  const stacksBefore = stacksOf(planBefore);
+  const stacks3 = stacksOf(plan3);
+  const newStack = `kestra_${ONBOARDED_TENANT}`;
+  const fileOf = (out: string, stacks: Stacks, s: string) => withStandins(fs.readFileSync(stackFileOf(out, s, stacks.get(s)![0].tenant), "utf8"), d.socket);
+  const platform = [...stacksBefore.keys()].filter((s) => state.stacks.includes(s) && !s.startsWith("kestra_"));
+  const changedStacks = [...stacksBefore.keys()].filter((s) => state.stacks.includes(s) && fileOf(outBefore, stacksBefore, s) !== fileOf(out3, stacks3, s));
+  const platformServices = platform.flatMap((s) => stacks3.get(s)!.map((x) => x.name));
+  const prom = stacks3.get("platform_monitoring")!.find((x) => x.role === "prometheus")!;
+  const jobs = forwarderJobsOf(prometheusConfigOf(plan3).text);
+  const statesBefore = serviceStates(d, platformServices);
+
+  const created = createObjects(d, plan3);
+  state.created.push(...created);
+  const sharedObjects = created.filter((o) => !o.name.includes(ONBOARDED_TENANT)).map((o) => `${o.kind} ${o.name}`);
+  const start = Date.now();
+  for (const s of changedStacks) deploy(d, out3, s, stacks3.get(s)!);
+  deploy(d, out3, newStack, stacks3.get(newStack)!);
+  state.stacks.push(newStack);
+  const cv = await converge(d, [...stacks3.get(newStack)!, ...changedStacks.flatMap((s) => stacks3.get(s)!)]);
+  const healthyAfter = (Date.now() - start) / 1000;
+  const promC = containersOf(d, prom.name)[0];
+  const w = cv.ok ? await waitForTargets(d, promC, stacks3, [newStack], jobs) : { ok: false, problems: [cv.detail], found: [] };
+  const upAfter = (Date.now() - start) / 1000;
+  const others = await waitForTargets(d, promC, stacks3, [...stacks3.keys()].filter((s) => s.startsWith("kestra_") && s !== newStack), jobs, 0);
+  const statesAfter = serviceStates(d, platformServices);
+  const touched = platformServices.filter((n) => statesBefore.get(n) !== statesAfter.get(n)).map((n) => `${n}: ${statesBefore.get(n)} -> ${statesAfter.get(n)}`);
+  peak("onboarded");
+  check(
+    `onboarding ${ONBOARDED_TENANT} (one more tenant file, its stack deployed): discovered and scraped up (${jobs.map((j) => j.job).join(", ")}) ${upAfter.toFixed(0)} s after its deploy, ${(upAfter - healthyAfter).toFixed(0)} s after its services were healthy (the gap); no platform service updated or restarted (${platformServices.join(", ")}: Version.Index, UpdatedAt, containers compared)`,
+    w.ok && others.ok && !touched.length && !changedStacks.some((s) => !s.startsWith("kestra_")),
+    [
+      w.ok ? "" : w.problems.join("; "),
+      others.ok ? "" : `existing tenants: ${others.problems.join("; ")}`,
+      changedStacks.length ? `stack files changed by the new tenant and redeployed: ${changedStacks.join(", ")} (healthy ${healthyAfter.toFixed(0)} s after the deploy)` : "",
+      touched.length ? `platform services changed: ${touched.join("; ")}` : "",
+      sharedObjects.length ? `new objects outside the tenant: ${sharedObjects.join(", ")}` : "",
+    ].filter(Boolean).join("; "),
+  );
+}
+
 // --- The suite ----------------------------------------------------------------------------------
 async function suite(engine: Engine, state: { stacks: string[]; created: { kind: string; name: string }[]; builtImages: boolean; swarmInit: boolean }, peak: (when: string) => void) {
   const d = engine.docker;
@@ -219,10 +421,11 @@ async function suite(engine: Engine, state: { stacks: string[]; created: { kind:
   log(`created ${state.created.length} Swarm objects from the plan`);
   const stacks = stacksOf(plan);
   const tenantStacks = [...stacks.keys()].filter((s) => s.startsWith("kestra_")).sort();
-  const deployed = ["platform_storage", ...tenantStacks].filter((s) => stacks.has(s));
-  log(`not deployed: platform_proxy (Traefik needs the host's ports 80/443; it routes nothing here)`);
+  const deployed = ["platform_storage", "platform_monitoring", ...tenantStacks].filter((s) => stacks.has(s));
+  log(`not deployed: platform_proxy (Traefik and its socket proxy; Traefik needs the host's ports 80/443; it routes nothing here)`);
   const uncovered = withoutStandin(plan).filter((s) => !s.startsWith("platform_proxy_"));
   if (uncovered.length) log(`NOT COVERED (no stand-in image yet, left out of the stacks): ${uncovered.join(", ")}`);
+  log("NOT COVERED: the socket proxy's allow-list (its stand-in forwards every call to the engine's socket), Traefik, Alertmanager, Grafana, the exporters and the external probe, real Kestra metrics (the stand-in serves two series)");
   for (const s of deployed) {
     deploy(d, out1, s, stacks.get(s)!);
     state.stacks.push(s);
@@ -336,6 +539,9 @@ async function suite(engine: Engine, state: { stacks: string[]; created: { kind:
   const pub = await probe(d, { network: PUBLIC_NETWORK, image: "kestra-fleet-e2e/kestra:standin" }, ["postgres", ...pgs.map((s) => s.name)], pgTargets, { name: web.name, target: `${web.name}:8080` });
   check(`no Postgres is reachable from ${PUBLIC_NETWORK} (${pgTargets.length} addresses, ${pgs.length + 1} names)`, pub.controlOk && !pub.reached.length, pub.controlOk ? pub.reached.join("; ") : "control probe (a web service on that network) failed");
 
+  if (stacks.has("platform_monitoring")) await monitoringChecks(d, plan, stacks, tenantStacks);
+  peak("monitoring");
+
   // No secret value in any service definition.
   const values = secretValues(plan);
   const inspect = d.must(["service", "inspect", ...all.map((s) => s.name)]);
@@ -353,7 +559,7 @@ async function suite(engine: Engine, state: { stacks: string[]; created: { kind:
   const readMarker = () => psql(d, containersOf(d, pgName)[0] ?? "none", pgEnv.POSTGRES_USER, pgEnv.POSTGRES_DB, "SELECT v FROM kestra_fleet_e2e_marker").out.trim();
 
   // Rotation: new content -> new hashed name; the services that mount it roll; the old object goes.
-  const project2 = makeProject(path.join(WORK, "project2"), hostname, (name, text) => (name === ROTATED_TENANT ? text.replace(/adminEmail: (\S+)@/, "adminEmail: rotated.$1@") : text));
+  const project2 = makeProject(path.join(WORK, "project2"), hostname, rotateEdit);
   const out2 = path.join(WORK, "out2");
   const plan2 = planOf(project2, out2);
   const mounts = (p: Plan) =>
@@ -392,6 +598,8 @@ async function suite(engine: Engine, state: { stacks: string[]; created: { kind:
   deploy(d, out2, rot, stacks.get(rot)!);
   const cd = await converge(d, stacks.get(rot)!);
   check(`${pgName}: data survives docker stack rm + docker stack deploy of ${rot}`, cd.ok && readMarker() === marker, cd.detail);
+
+  if (stacks.has("platform_monitoring")) await onboarding(d, hostname, out2, plan2, state, peak);
 }
 
 async function main(): Promise<number> {
@@ -427,7 +635,7 @@ async function main(): Promise<number> {
     for (const kind of order) for (const o of state.created.filter((x) => x.kind === kind)) d.run([kind, "rm", o.name]);
     if (state.builtImages && !KEEP_IMAGES) removeStandins(d);
     if (state.swarmInit) d.run(["swarm", "leave", "--force"]);
-    for (const dir of ["project", "project2", "out1", "out2", "stacks"]) fs.rmSync(path.join(WORK, dir), { recursive: true, force: true });
+    for (const dir of ["project", "project2", "project3", "out1", "out2", "out3", "stacks"]) fs.rmSync(path.join(WORK, dir), { recursive: true, force: true });
     log("removed this run's stacks and objects");
   };
   for (const sig of ["SIGINT", "SIGTERM"] as const) {

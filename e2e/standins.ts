@@ -19,6 +19,12 @@ export const STANDIN_BY_ROLE: Record<string, string> = {
   // The program's own backup script (a Swarm config) runs unchanged on Debian's pg_dump 15 (the
   // stand-in server's major) with the `mc` stand-in, which keeps uploads inside the container.
   backup: "kestra-fleet-e2e/backup:standin",
+  // Debian's prometheus 2.42 binary (host package) on the base, running the program's rendered
+  // prometheus.yml unchanged.
+  prometheus: "kestra-fleet-e2e/prometheus:standin",
+  // wollomatic/socket-proxy cannot be pulled: socat forwarding its port to the engine's socket,
+  // WITHOUT the proxy's allow-list (the filter stays unproven in e2e).
+  "socket-proxy": "kestra-fleet-e2e/socket-proxy:standin",
 };
 
 const PATH = "/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -67,7 +73,7 @@ export function standinsPresent(docker: Docker): boolean {
 
 /** Builds the base root file system and imports one image per stand-in. */
 export function buildStandins(docker: Docker, workDir: string, postgresImage: string, log: (s: string) => void): void {
-  ensurePackages(["debootstrap"], log);
+  ensurePackages(["debootstrap", "prometheus"], log);
   const root = path.join(workDir, "rootfs");
   const tar = path.join(workDir, "rootfs.tar");
   fs.rmSync(root, { recursive: true, force: true });
@@ -84,7 +90,16 @@ export function buildStandins(docker: Docker, workDir: string, postgresImage: st
     fs.copyFileSync(path.join(scripts, f), path.join(root, "usr/local/bin", f));
     fs.chmodSync(path.join(root, "usr/local/bin", f), 0o755);
   }
+  // The socket proxy's health check (the real image's /healthcheck binary).
+  fs.copyFileSync(path.join(scripts, "socket-proxy-standin"), path.join(root, "healthcheck"));
+  fs.chmodSync(path.join(root, "healthcheck"), 0o755);
   must("tar", ["-C", root, "-cf", tar, "."]);
+  // Prometheus: the base plus Debian's binary (linked against libc only; the base is bookworm too).
+  const promRoot = path.join(workDir, "prometheus-root");
+  fs.rmSync(promRoot, { recursive: true, force: true });
+  fs.mkdirSync(path.join(promRoot, "usr/local/bin"), { recursive: true });
+  fs.copyFileSync("/usr/bin/prometheus", path.join(promRoot, "usr/local/bin/prometheus"));
+  fs.chmodSync(path.join(promRoot, "usr/local/bin/prometheus"), 0o755);
   fs.rmSync(root, { recursive: true, force: true });
   log(`base root file system: ${Math.round(fs.statSync(tar).size / 1048576)} MiB`);
   const entry: Record<string, string[]> = {
@@ -92,12 +107,19 @@ export function buildStandins(docker: Docker, workDir: string, postgresImage: st
     "kestra-fleet-e2e/kestra:standin": ['ENTRYPOINT ["docker-entrypoint.sh"]'],
     "kestra-fleet-e2e/storage:standin": ['ENTRYPOINT ["storage-entrypoint"]'],
     "kestra-fleet-e2e/socat:standin": ['ENTRYPOINT ["socat"]'],
+    "kestra-fleet-e2e/socket-proxy:standin": ['ENTRYPOINT ["socket-proxy-standin"]'],
     // The service's spec names the command (/bin/sh <script> dump).
     "kestra-fleet-e2e/backup:standin": [],
   };
   for (const [image, changes] of Object.entries(entry)) {
     docker.must(["import", ...[`ENV PATH=${PATH}`, ...changes].flatMap((c) => ["-c", c]), tar, image]);
   }
+  const promTar = path.join(workDir, "prometheus.tar");
+  fs.copyFileSync(tar, promTar);
+  must("tar", ["-C", promRoot, "-rf", promTar, "./usr/local/bin/prometheus"]);
+  docker.must(["import", "-c", `ENV PATH=${PATH}`, "-c", 'ENTRYPOINT ["prometheus"]', promTar, "kestra-fleet-e2e/prometheus:standin"]);
+  fs.rmSync(promRoot, { recursive: true, force: true });
+  fs.rmSync(promTar, { force: true });
   fs.rmSync(tar, { force: true });
 }
 

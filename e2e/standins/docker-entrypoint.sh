@@ -6,7 +6,11 @@
 #  - the storage endpoint answers HTTP with the storage stand-in's banner;
 #  - each SECRET_<NAME> it received is the base64 of /run/secrets/kestra_secret_<NAME>, and each
 #    such file has its variable.
-# /health on 8081 answers 200 once every check has passed, 503 before; 8080 always answers 200.
+# 8080 always answers 200. The management port 8081 serves /health (200 once every check has passed,
+# 503 before) and /prometheus (a few metrics naming its server and database, so the suite can tell
+# which Kestra a scrape reached). Like Kestra: with `endpoints.all.basic-auth` in the config, every
+# management request needs exactly that user and password (HTTP basic auth, 401 otherwise); without
+# it, /health is open and /prometheus answers 401 (sensitive).
 # It logs names, never values.
 set -eu
 role="$*"
@@ -80,7 +84,24 @@ check_storage() {
   return 1
 }
 
-rm -f /tmp/contract-ok
+rm -f /tmp/contract-ok /tmp/management-auth /tmp/metrics
+mgmt_user="$(get endpoints.all.basic-auth.username)"
+if [ -n "$mgmt_user" ]; then
+  ( umask 077; printf 'Basic %s' "$(printf '%s:%s' "$mgmt_user" "$(get endpoints.all.basic-auth.password)" | base64 -w 0)" >/tmp/management-auth )
+  log "management port: basic auth as $mgmt_user"
+else
+  log "management port: no basic auth configured (/prometheus refused)"
+fi
+db_url="$(get datasources.postgres.url)"
+db_name="${db_url##*/}"
+cat >/tmp/metrics <<METRICS
+# HELP kestra_fleet_e2e_standin The e2e Kestra stand-in that answered: its server and database.
+# TYPE kestra_fleet_e2e_standin gauge
+kestra_fleet_e2e_standin{server="$(echo "$role" | awk '{print $2}')",database="${db_name%%\?*}"} 1
+# HELP jvm_memory_used_bytes Stand-in value.
+# TYPE jvm_memory_used_bytes gauge
+jvm_memory_used_bytes{area="heap",id="e2e-standin"} 1048576
+METRICS
 (
   check_secrets || { log "contract: FAILED (secrets)"; exit 1; }
   until check_database; do sleep 3; done
@@ -89,4 +110,4 @@ rm -f /tmp/contract-ok
   log "contract: ok"
 ) &
 socat TCP-LISTEN:8080,fork,reuseaddr SYSTEM:'e2e-http 200' &
-exec socat TCP-LISTEN:8081,fork,reuseaddr SYSTEM:'e2e-http health'
+exec socat TCP-LISTEN:8081,fork,reuseaddr SYSTEM:'e2e-http management'

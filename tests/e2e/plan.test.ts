@@ -14,11 +14,33 @@ const stack = (role: string) =>
 
 describe("e2e stack files", () => {
   it("replace each image by the stand-in of the service's role label and drop reservations only", () => {
-    for (const role of ["postgres", "web", "backend", "worker", "storage", "gateway"]) {
+    for (const role of ["postgres", "web", "backend", "worker", "storage", "gateway", "metrics-relay", "prometheus", "socket-proxy"]) {
       const svc = parse(withStandins(stack(role))).services.x;
       expect(svc.image).toBe(STANDIN_BY_ROLE[role]);
       expect(svc.deploy.resources).toEqual({ limits: { cpus: "1", memory: "512M" } });
     }
+  });
+
+  it("point a bind mount of the Docker socket at the suite's private engine socket, nothing else", () => {
+    const text = stringify({
+      services: {
+        p: {
+          image: "wollomatic/socket-proxy:1",
+          volumes: [
+            { type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", read_only: true },
+            { type: "volume", source: "data", target: "/data" },
+          ],
+          deploy: { labels: { "kestra-fleet.role": "socket-proxy" } },
+        },
+      },
+    });
+    const svc = parse(withStandins(text, "/var/tmp/e2e/docker.sock")).services.p;
+    expect(svc.image).toBe(STANDIN_BY_ROLE["socket-proxy"]);
+    expect(svc.volumes).toEqual([
+      { type: "bind", source: "/var/tmp/e2e/docker.sock", target: "/var/run/docker.sock", read_only: true },
+      { type: "volume", source: "data", target: "/data" },
+    ]);
+    expect(parse(withStandins(text)).services.p.volumes[0].source).toBe("/var/run/docker.sock");
   });
 
   it("leave out a service whose role has no stand-in (the runner names it)", () => {
