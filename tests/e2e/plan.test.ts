@@ -14,7 +14,7 @@ const stack = (role: string) =>
 
 describe("e2e stack files", () => {
   it("replace each image by the stand-in of the service's role label and drop reservations only", () => {
-    for (const role of ["postgres", "web", "backend", "worker", "storage", "gateway", "metrics-relay", "prometheus", "socket-proxy"]) {
+    for (const role of ["postgres", "web", "backend", "worker", "storage", "gateway", "prometheus", "socket-proxy"]) {
       const svc = parse(withStandins(stack(role))).services.x;
       expect(svc.image).toBe(STANDIN_BY_ROLE[role]);
       expect(svc.deploy.resources).toEqual({ limits: { cpus: "1", memory: "512M" } });
