@@ -6,6 +6,8 @@
  */
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
+import * as resproto from "@pulumi/pulumi/proto/resource_pb";
+import * as structproto from "google-protobuf/google/protobuf/struct_pb";
 import { engineUrn } from "./urn";
 
 export interface Registration {
@@ -42,7 +44,7 @@ function mockPassword(urn: string, length: number): string {
 }
 
 /** Outputs a provider would compute, derived from the URN. */
-function computedOutputs(type: string, urn: string, inputs: Record<string, any>): Record<string, unknown> {
+function computedOutputs(type: string, urn: string, inputs: Record<string, any>): Record<string, string> {
   switch (type) {
     case "random:index/randomPassword:RandomPassword":
       return { result: mockPassword(urn, Number(inputs.length ?? 16)) };
@@ -76,16 +78,15 @@ export function mockId(type: string, name: string, urn: string): string {
  */
 export async function installMocks(project: string, stack: string): Promise<Map<string, Registration>> {
   const registrations = new Map<string, Registration>();
-  const urnOf = new Map<string, string>();
 
+  // The mocks' callbacks. Registrations are answered by the monitor below; this one only sees a read
+  // of an existing resource (which the program does not do), named by type and name.
   await pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs) {
-        const urn = urnOf.get(`${args.type}::${args.name}`) ?? `${args.type}::${args.name}`;
-        const reg = registrations.get(urn);
-        const id = args.custom === false ? undefined : mockId(args.type, args.name, urn);
-        if (reg) reg.id = id;
-        return { id, state: { ...args.inputs, ...computedOutputs(args.type, urn, args.inputs) } };
+        const key = `${args.type}::${args.name}`;
+        const id = args.custom === false ? undefined : mockId(args.type, args.name, key);
+        return { id, state: { ...args.inputs, ...computedOutputs(args.type, key, args.inputs) } };
       },
       call(args: pulumi.runtime.MockCallArgs) {
         return args.inputs;
@@ -96,38 +97,65 @@ export async function installMocks(project: string, stack: string): Promise<Map<
     false,
   );
 
-  // The mock monitor receives the full registration request: record what the engine would see.
   const monitor = pulumi.runtime.getMonitor() as any;
   // The engine's URNs, not the mock's (which drops all but the parent's last type): every URN the
   // SDK gets back (parents, dependencies, provider references) is then the real one.
   monitor.newUrn = (parent: string, type: string, name: string) => engineUrn(stack, project, parent || undefined, type, name);
-  const register = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (req: any, callback: any) => {
-    const type: string = req.getType();
-    const name: string = req.getName();
-    const parent: string = req.getParent();
-    const urn: string = monitor.newUrn(parent, type, name);
-    urnOf.set(`${type}::${name}`, urn);
-    const propertyDependencies: Record<string, string[]> = {};
-    req.getPropertydependenciesMap().forEach((deps: any, key: string) => {
-      propertyDependencies[key] = [...deps.getUrnsList()].sort();
-    });
-    registrations.set(urn, {
-      urn,
-      type,
-      name,
-      custom: req.getCustom(),
-      parent: parent || undefined,
-      provider: req.getProvider() ? String(req.getProvider()).split("::").slice(0, -1).join("::") : undefined,
-      inputs: pulumi.runtime.deserializeProperties(req.getObject()),
-      protect: req.getProtect() === true,
-      retainOnDelete: req.getRetainondelete() === true,
-      deleteBeforeReplace: req.getDeletebeforereplace() === true,
-      ignoreChanges: [...req.getIgnorechangesList()].sort(),
-      dependencies: [...req.getDependenciesList()].sort(),
-      propertyDependencies,
-    });
-    return register(req, callback);
+  // The mock monitor's registration, answered here with what the SDK's own MockMonitor does (state =
+  // the inputs plus the outputs a provider computes, id from mockId), and recorded with the full
+  // request (options the mocks' callback does not see). Cheaper for large inputs than the SDK's path,
+  // which the plan paid per resource: the inputs are deserialized once (the SDK's monitor did it again
+  // for the callback), the response's state is the request's own property struct plus the computed
+  // outputs (deserializing and re-serializing the inputs gives back the same struct), and the monitor's
+  // table keeps only URN and id (it kept a serialized copy of every resource's state, read only by a
+  // `get` of a resource, which the program never does).
+  monitor.registerResource = (req: any, callback: (err: unknown, resp?: unknown) => void) => {
+    try {
+      const type: string = req.getType();
+      const name: string = req.getName();
+      const parent: string = req.getParent();
+      const custom: boolean = req.getCustom();
+      const urn: string = monitor.newUrn(parent, type, name);
+      const propertyDependencies: Record<string, string[]> = {};
+      req.getPropertydependenciesMap().forEach((deps: any, key: string) => {
+        propertyDependencies[key] = [...deps.getUrnsList()].sort();
+      });
+      const object = req.getObject();
+      const inputs = pulumi.runtime.deserializeProperties(object) as Record<string, any>;
+      const id = custom === false ? undefined : mockId(type, name, urn);
+      registrations.set(urn, {
+        urn,
+        type,
+        name,
+        custom,
+        id,
+        parent: parent || undefined,
+        provider: req.getProvider() ? String(req.getProvider()).split("::").slice(0, -1).join("::") : undefined,
+        inputs,
+        protect: req.getProtect() === true,
+        retainOnDelete: req.getRetainondelete() === true,
+        deleteBeforeReplace: req.getDeletebeforereplace() === true,
+        ignoreChanges: [...req.getIgnorechangesList()].sort(),
+        dependencies: [...req.getDependenciesList()].sort(),
+        propertyDependencies,
+      });
+      const state = object ?? new structproto.Struct();
+      const fields = state.getFieldsMap();
+      for (const [k, v] of Object.entries(computedOutputs(type, urn, inputs))) fields.set(k, structproto.Value.fromJavaScript(v as string));
+      monitor.resources.set(urn, { urn, id: id ?? null, state: undefined });
+      const response = new resproto.RegisterResourceResponse();
+      response.setUrn(urn);
+      response.setId(id || "");
+      response.setObject(state);
+      callback(null, response);
+    } catch (err) {
+      callback(err, undefined);
+    }
+  };
+  // Component outputs are not kept either (same reason).
+  monitor.registerResourceOutputs = (req: any, callback: (err: unknown, resp?: unknown) => void) => {
+    if (!monitor.resources.has(req.getUrn())) callback(new Error(`unknown resource ${req.getUrn()}`), undefined);
+    else callback(null, {});
   };
   return registrations;
 }
