@@ -26,7 +26,7 @@ import {
   backupUserName,
   backupWriterPolicy,
   durationSeconds,
-  escrowEncrypt,
+  escrowEncryptAsync,
   escrowKey,
   lifecycleRules,
   MIRROR_SOURCE_POLICY_NAME,
@@ -232,7 +232,7 @@ export class BackupStack extends pulumi.ComponentResource {
    */
   provisionTenant(tenant: string, escrow: pulumi.Output<string>, parent: pulumi.Resource): BackupKey {
     const key = this.writerKey(tenant, [backupPrefixes(tenant).postgres], parent);
-    const content = pulumi.secret(pulumi.all([escrow, pulumi.output(this.args.escrowPassphrase)]).apply(([plain, pass]) => escrowEncrypt(plain, pass)));
+    const content = pulumi.secret(pulumi.all([escrow, pulumi.output(this.args.escrowPassphrase)]).apply(([plain, pass]) => escrowEncryptAsync(plain, pass)));
     if (this.awsProvider) {
       new aws.s3.BucketObjectv2(
         `backup-${tenant}-escrow`,

@@ -4,7 +4,7 @@
  * policies of the backup keys, the backup script (POSIX sh, delivered as a Swarm config) and the
  * escrow encryption. No Pulumi, no I/O.
  */
-import { createCipheriv, createHmac, pbkdf2Sync } from "crypto";
+import { createCipheriv, createHmac, pbkdf2, pbkdf2Sync } from "crypto";
 import { MIRROR_SOURCE_POLICY_NAME, TENANT_BUCKET_PREFIX } from "../naming";
 
 /** pg_dump flags of every scheduled dump: custom format (pg_restore reads it), no owner/ACL statements. */
@@ -469,9 +469,29 @@ export const ESCROW_DECRYPT_COMMAND = `openssl enc -d -aes-256-cbc -pbkdf2 -iter
  * random: the same credentials give the same object, so an unchanged tenant has no diff.
  */
 export function escrowEncrypt(plaintext: string, passphrase: string): string {
+  const salt = escrowSalt(plaintext, passphrase);
+  return escrowSeal(plaintext, salt, pbkdf2Sync(Buffer.from(passphrase, "utf8"), salt, ESCROW_ITERATIONS, 48, "sha256"));
+}
+
+/**
+ * escrowEncrypt with the key derivation (the PBKDF2 rounds, ~5 ms a tenant) on libuv's thread pool:
+ * the program's per-tenant escrow objects then derive their keys beside the main thread, which keeps
+ * registering resources. Same text as escrowEncrypt.
+ */
+export async function escrowEncryptAsync(plaintext: string, passphrase: string): Promise<string> {
+  const salt = escrowSalt(plaintext, passphrase);
+  const derived = await new Promise<Buffer>((resolve, reject) =>
+    pbkdf2(Buffer.from(passphrase, "utf8"), salt, ESCROW_ITERATIONS, 48, "sha256", (err, key) => (err ? reject(err) : resolve(key))),
+  );
+  return escrowSeal(plaintext, salt, derived);
+}
+
+function escrowSalt(plaintext: string, passphrase: string): Buffer {
   if (!passphrase) throw new Error("escrow passphrase is empty");
-  const salt = createHmac("sha256", passphrase).update(plaintext).digest().subarray(0, 8);
-  const derived = pbkdf2Sync(Buffer.from(passphrase, "utf8"), salt, ESCROW_ITERATIONS, 48, "sha256");
+  return createHmac("sha256", passphrase).update(plaintext).digest().subarray(0, 8);
+}
+
+function escrowSeal(plaintext: string, salt: Buffer, derived: Buffer): string {
   const cipher = createCipheriv("aes-256-cbc", derived.subarray(0, 32), derived.subarray(32, 48));
   const body = Buffer.concat([Buffer.from("Salted__", "ascii"), salt, cipher.update(plaintext, "utf8"), cipher.final()]);
   const b64 = body.toString("base64");

@@ -8,6 +8,7 @@ import {
   dumpName,
   ESCROW_ITERATIONS,
   escrowEncrypt,
+  escrowEncryptAsync,
   expiresAt,
   backupPrefixes,
   escrowKey,
@@ -114,6 +115,12 @@ describe("escrow", () => {
     fs.writeFileSync(path.join(dir, "pass"), "wrong passphrase here");
     const bad = spawnSync("openssl", ["enc", "-d", "-aes-256-cbc", "-pbkdf2", "-iter", String(ESCROW_ITERATIONS), "-md", "sha256", "-a", "-pass", `file:${path.join(dir, "pass")}`, "-in", path.join(dir, "credentials.json.enc")]);
     expect(bad.status !== 0 || bad.stdout.toString() !== plain).toBe(true);
+  });
+
+  it("gives the same text when the key is derived on the thread pool (the program's path)", async () => {
+    const plain = JSON.stringify({ tenant: "acme", encryptionKey: "a2V5", dbPassword: "p" }) + "\n";
+    expect(await escrowEncryptAsync(plain, "correct horse battery staple")).toBe(escrowEncrypt(plain, "correct horse battery staple"));
+    await expect(escrowEncryptAsync(plain, "")).rejects.toThrow(/passphrase is empty/);
   });
 });
 
