@@ -88,6 +88,8 @@ export const MONITORING_DOCKER_API_NETWORK = "net_monitoring_docker_api";
 export const MONITORING_NODES_NETWORK = "net_monitoring_nodes";
 /** Overlay giving Alertmanager a route out (the monitoring network is internal). */
 export const MONITORING_EGRESS_NETWORK = "net_monitoring_egress";
+/** Internal overlay between Prometheus and Traefik, and nothing else: Traefik's metrics answer there only (fixed subnet, monitoring.proxyMetricsSubnet). */
+export const MONITORING_PROXY_NETWORK = "net_monitoring_proxy";
 export const PROMETHEUS_SERVICE = "platform_monitoring_prometheus";
 export const MONITORING_SOCKET_PROXY_SERVICE = "platform_monitoring_socket_proxy";
 export const ALERTMANAGER_SERVICE = "platform_monitoring_alertmanager";

@@ -71,6 +71,7 @@ export function defineFleet(inputs: FleetInputs, flowTemplate: string = readFlow
     manager,
     proxyNode: nodeProvider(settings.proxy.node),
     monitoringNetworkId: monitoring?.network.id,
+    metricsNetworkId: monitoring?.proxyMetricsNetwork.id,
     metricsPassword: monitoring?.traefikMetricsPassword,
   });
   const storage = new StorageStack("storage", {

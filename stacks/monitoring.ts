@@ -6,8 +6,9 @@
  * services (a tenant brings its own gateway, stacks/tenant-gateway.ts, which discovery finds).
  * Networks: `net_monitoring` (internal; Prometheus, Alertmanager, node exporter, Traefik, the tenants'
  * gateways; no Kestra service), `net_monitoring_docker_api` (Prometheus and its socket proxy only),
- * `net_monitoring_nodes` (Prometheus and cAdvisor only) and `net_monitoring_egress` (Alertmanager's
- * route out).
+ * `net_monitoring_nodes` (Prometheus and cAdvisor only), `net_monitoring_proxy` (Prometheus and
+ * Traefik only, fixed subnet: Traefik's metrics admit it alone) and `net_monitoring_egress`
+ * (Alertmanager's and the probe's route out).
  */
 import * as cloudflare from "@pulumi/cloudflare";
 import * as docker from "@pulumi/docker";
@@ -28,6 +29,7 @@ import {
   MONITORING_EGRESS_NETWORK,
   MONITORING_NETWORK,
   MONITORING_NODES_NETWORK,
+  MONITORING_PROXY_NETWORK,
   MONITORING_SOCKET_PROXY_SERVICE,
   MONITORING_STACK,
   NODE_EXPORTER_PORT,
@@ -67,6 +69,7 @@ import {
   SCRAPE_PASSWORD_FILE,
   TRAEFIK_METRICS_PASSWORD_FILE,
 } from "../infra/render/monitoring";
+import { proxyMetricsGateway } from "../infra/render/metrics-network";
 import { socketProxyContainerSpec } from "../infra/render/socket-proxy";
 import { endpointSpec, hashedConfig, hashedSecret, LOG_DRIVER, networkOptions, RESTART_POLICY, secretMount } from "./swarm";
 
@@ -93,8 +96,10 @@ function adminIncludes(admins: Settings["cloudflare"]["admins"]) {
 const wget = (url: string) => ({ tests: ["CMD", "wget", "-q", "-O", "/dev/null", url], interval: "30s", timeout: "5s", retries: 3, startPeriod: "30s" });
 
 export class MonitoringStack extends pulumi.ComponentResource {
-  /** The network each tenant's gateway joins (and Traefik, for its metrics). */
+  /** The network each tenant's gateway joins (and Traefik, to route Grafana). */
   readonly network: docker.Network;
+  /** Prometheus's and Traefik's network, nothing else's: Traefik serves its metrics to this subnet only. */
+  readonly proxyMetricsNetwork: docker.Network;
   /** The stack-wide scrape credential's password (a secret), for every tenant's Kestra config. */
   readonly scrapePassword: pulumi.Output<string>;
   /** The password of Traefik's metrics router (a secret): the proxy turns it into its basic-auth users file. */
@@ -120,13 +125,26 @@ export class MonitoringStack extends pulumi.ComponentResource {
     }
     const on = { parent: this, provider: args.manager };
     const encrypted = settings.swarm.encryptNetworks ? { encrypted: "" } : undefined;
-    const network = (logical: string, netName: string, internal: boolean) =>
-      new docker.Network(logical, { name: netName, driver: "overlay", internal, attachable: false, options: encrypted, labels: labelList({ [LABEL_ROLE]: "monitoring" }) }, { ...on, ...networkOptions() });
+    const network = (logical: string, netName: string, internal: boolean, ipamConfigs?: docker.types.input.NetworkIpamConfig[]) =>
+      new docker.Network(
+        logical,
+        { name: netName, driver: "overlay", internal, attachable: false, options: encrypted, ipamConfigs, labels: labelList({ [LABEL_ROLE]: "monitoring" }) },
+        { ...on, ...networkOptions() },
+      );
 
     this.network = network("monitoring-network", MONITORING_NETWORK, true);
     const dockerApi = network("monitoring-docker-api-network", MONITORING_DOCKER_API_NETWORK, true);
     const nodes = network("monitoring-nodes-network", MONITORING_NODES_NETWORK, true);
     const egress = network("monitoring-egress-network", MONITORING_EGRESS_NETWORK, false);
+    // A fixed subnet (Traefik's metrics router admits this range only). The provider
+    // (kreuzwerker/terraform-provider-docker, internal/provider/resource_docker_network.go, same schema
+    // from v3.6 to v4.5) declares `ipam_config` a Computed, ForceNew set of {subnet, ip_range, gateway,
+    // aux_address}, each ForceNew; Read stores what Docker returns (flattenIpamConfigSpec), and Swarm's
+    // IPAM fills an overlay's gateway with the subnet's first host when none is given. An input without
+    // the gateway would then differ from the state (set element hash) and replace the network, and every
+    // service on it, on the next `pulumi up`: so the gateway is set, to that same first host.
+    const subnet = mon.proxyMetricsSubnet;
+    this.proxyMetricsNetwork = network("monitoring-proxy-network", MONITORING_PROXY_NETWORK, true, [{ subnet, gateway: proxyMetricsGateway(subnet) }]);
 
     const service = (
       logical: string,
@@ -231,7 +249,7 @@ export class MonitoringStack extends pulumi.ComponentResource {
           // Prometheus flushes its head block on shutdown.
           stopGracePeriod: "2m",
         },
-        networks: [this.network.id, dockerApi.id, nodes.id],
+        networks: [this.network.id, dockerApi.id, nodes.id, this.proxyMetricsNetwork.id],
         // The volume is local to this node.
         placement: [`node.hostname == ${node}`],
         // One TSDB, one process.
@@ -414,6 +432,6 @@ export class MonitoringStack extends pulumi.ComponentResource {
       order: "start-first",
     });
 
-    this.registerOutputs({ prometheus: this.prometheus.name, alertmanager: this.alertmanager.name, network: MONITORING_NETWORK, grafanaUrl: this.grafanaUrl });
+    this.registerOutputs({ prometheus: this.prometheus.name, alertmanager: this.alertmanager.name, network: MONITORING_NETWORK, proxyMetricsNetwork: MONITORING_PROXY_NETWORK, grafanaUrl: this.grafanaUrl });
   }
 }

@@ -23,8 +23,10 @@ export interface ProxyStackArgs {
   /** Docker provider of the Swarm manager, and of the node holding acme.json. */
   manager: docker.Provider;
   proxyNode: docker.Provider;
-  /** The monitoring network, when monitoring is on: Traefik joins it to serve its metrics entry point. */
+  /** The monitoring network, when monitoring is on: Traefik joins it to route Grafana (its router's network). */
   monitoringNetworkId?: pulumi.Input<string>;
+  /** Prometheus's and Traefik's own network, when monitoring is on: Traefik's metrics admit its subnet only. */
+  metricsNetworkId?: pulumi.Input<string>;
   /** The password of the metrics router's basic auth (a secret), when monitoring is on. */
   metricsPassword?: pulumi.Input<string>;
 }
@@ -99,7 +101,9 @@ export class ProxyStack extends pulumi.ComponentResource {
 
     const labels = identityLabels(PROXY_STACK, "proxy");
     const dnsToken = hashedSecret("proxy-dns-token", { prefix: PROXY_STACK, purpose: "cf_dns_token", content: args.acmeDnsApiToken, labels }, on);
-    if (settings.monitoring.enabled !== (args.metricsPassword !== undefined)) throw new Error("ProxyStack: the metrics password comes with monitoring, and only with it");
+    if (settings.monitoring.enabled !== (args.metricsPassword !== undefined) || settings.monitoring.enabled !== (args.metricsNetworkId !== undefined)) {
+      throw new Error("ProxyStack: the metrics password and network come with monitoring, and only with it");
+    }
     // The metrics router's users file (htpasswd, deterministic hash): a secret of Traefik alone.
     const metricsUsers = args.metricsPassword
       ? [secretMount(hashedSecret("proxy-metrics-users", { prefix: PROXY_STACK, purpose: "metrics_users", content: pulumi.output(args.metricsPassword).apply(traefikMetricsUsers), labels }, on), TRAEFIK_METRICS_USERS_FILE.replace("/run/secrets/", ""))]
@@ -123,10 +127,17 @@ export class ProxyStack extends pulumi.ComponentResource {
             healthcheck: { tests: ["CMD", "traefik", "healthcheck", "--ping"], interval: "10s", timeout: "5s", retries: 3, startPeriod: "20s" },
             stopGracePeriod: "30s",
           },
-          // The monitoring network (a one-time change of the shared proxy when monitoring is turned on):
-          // Prometheus scrapes the metrics entry point there; it is not published on the nodes, and
-          // answers on any network only with the metrics credential (basic auth, traefikDynamicConfig).
-          networksAdvanceds: [{ id: this.publicNetwork.id }, { id: this.dockerApiNetwork.id }, ...(args.monitoringNetworkId ? [{ id: args.monitoringNetworkId }] : [])],
+          // With monitoring (a one-time change of the shared proxy when it is turned on): the monitoring
+          // network (Grafana's router) and net_monitoring_proxy, Prometheus's and Traefik's alone. The
+          // metrics entry point is published on no node; it listens on every network of the container,
+          // but its router admits only net_monitoring_proxy's subnet (ipAllowList, then basic auth:
+          // traefikDynamicConfig), so a peer on any other network gets 403 whatever it sends.
+          networksAdvanceds: [
+            { id: this.publicNetwork.id },
+            { id: this.dockerApiNetwork.id },
+            ...(args.monitoringNetworkId ? [{ id: args.monitoringNetworkId }] : []),
+            ...(args.metricsNetworkId ? [{ id: args.metricsNetworkId }] : []),
+          ],
           placement: managerPlacement,
           resources: swarmResources(PLATFORM_RESOURCES.traefik),
           restartPolicy: RESTART_POLICY,

@@ -8,6 +8,7 @@ import { cidr, cron, domain, email, emailDomain, gitBranch, imageParts, ipAddres
 import { CLOUDFLARE_LIMITS } from "../naming";
 import { floatingTagProblem } from "../images";
 import { postgresMajor } from "../render/postgres";
+import { DEFAULT_PROXY_METRICS_SUBNET, proxyMetricsSubnetProblem } from "../render/metrics-network";
 
 const hex32 = (what: string) => z.string().regex(/^[a-f0-9]{32}$/, { message: `is not a Cloudflare ${what} (32 lower-case hex digits)` });
 
@@ -241,6 +242,14 @@ export const SettingsSchema = z
         grafanaHost: domain().optional(),
         /** How long Prometheus keeps samples (Prometheus duration: 15d, 8w, 1y). */
         retention: z.string().regex(/^[1-9][0-9]*(h|d|w|y)$/, { message: "is not a retention such as 30d, 8w or 1y" }).default("30d"),
+        /** Subnet of net_monitoring_proxy (Prometheus and Traefik only): Traefik's metrics admit this range only. */
+        proxyMetricsSubnet: z
+          .string()
+          .superRefine((v, ctx) => {
+            const problem = proxyMetricsSubnetProblem(v);
+            if (problem) ctx.addIssue({ code: "custom", message: problem });
+          })
+          .default(DEFAULT_PROXY_METRICS_SUBNET),
         /** Where Alertmanager sends alerts; its secret (webhook URL, SMTP password) is the secret key alertReceiverSecret. */
         alerts: z
           .discriminatedUnion("receiver", [
@@ -257,7 +266,7 @@ export const SettingsSchema = z
           ])
           .optional(),
       })
-      .default({ enabled: true, retention: "30d" }),
+      .default({ enabled: true, retention: "30d", proxyMetricsSubnet: DEFAULT_PROXY_METRICS_SUBNET }),
     /** Off-node backups: database dumps, bucket mirror and key escrow (README, Data safety). */
     backup: backupSettings(),
     /**

@@ -20,6 +20,7 @@ import {
   LABEL_ROLE,
   LABEL_TENANT,
   MONITORING_NETWORK,
+  MONITORING_PROXY_NETWORK,
   MONITORING_NODES_NETWORK,
   MONITORING_SOCKET_PROXY_SERVICE,
   NODE_EXPORTER_PORT,
@@ -228,7 +229,8 @@ export function prometheusConfigObject(stack: string): Record<string, unknown> {
       backupJob(),
       // Traefik's metrics router answers only with its own credential (not the tenants' scrape
       // credential, which every tenant's Kestra holds): infra/render/traefik.ts.
-      swarmJob("traefik", "proxy", TRAEFIK_METRICS_PORT, { basic_auth: { username: TRAEFIK_METRICS_USER, password_file: TRAEFIK_METRICS_PASSWORD_FILE } }),
+      // Scraped on net_monitoring_proxy (Prometheus's and Traefik's alone), the only range the router admits.
+      swarmJob("traefik", "proxy", TRAEFIK_METRICS_PORT, { basic_auth: { username: TRAEFIK_METRICS_USER, password_file: TRAEFIK_METRICS_PASSWORD_FILE } }, [], MONITORING_PROXY_NETWORK),
       swarmJob("node-exporter", "node-exporter", NODE_EXPORTER_PORT, {}, [{ source_labels: ["__meta_dockerswarm_node_hostname"], target_label: "instance" }]),
       swarmJob("cadvisor", "cadvisor", CADVISOR_PORT, { metric_relabel_configs: CADVISOR_METRIC_RELABEL }, [
         { source_labels: ["__meta_dockerswarm_node_hostname"], target_label: "instance" },
@@ -418,7 +420,7 @@ export function alertRules(): AlertRule[] {
       expr: 'absent(up{job="traefik"} == 1)',
       for: "10m",
       labels: { severity: "critical" },
-      annotations: { summary: "Traefik is not scraped: the proxy is down or off the monitoring network", action: "docker service ps platform_proxy_traefik" },
+      annotations: { summary: "Traefik is not scraped: the proxy is down or off net_monitoring_proxy", action: "docker service ps platform_proxy_traefik" },
     },
   ];
 }

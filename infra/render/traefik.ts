@@ -54,7 +54,8 @@ export function traefikArgs(settings: Settings): string[] {
  * service's endpoint spec). An entry point listens on every interface of the container, the public
  * overlay included, where every tenant's Kestra web server sits: so the default internal router is
  * off (`manualRouting`) and the only route to `prometheus@internal` is the file provider's
- * `metrics` router behind basic auth (traefikDynamicConfig). Router labels carry the tenant's
+ * `metrics` router, which admits net_monitoring_proxy's subnet only and then asks for basic auth
+ * (traefikDynamicConfig). Router labels carry the tenant's
  * router; `traefik_tls_certs_not_after` feeds the certificate alert.
  */
 export function traefikMetricsArgs(): string[] {
@@ -70,6 +71,7 @@ export function traefikMetricsArgs(): string[] {
 /** The metrics router and its basic-auth middleware (file provider names). */
 export const METRICS_ROUTER = "metrics";
 export const METRICS_AUTH_MIDDLEWARE = "metrics-auth";
+export const METRICS_ALLOWLIST_MIDDLEWARE = "metrics-allowlist";
 /** The user Prometheus scrapes Traefik's metrics as. */
 export const TRAEFIK_METRICS_USER = "prometheus";
 
@@ -88,9 +90,9 @@ export function traefikMetricsUsers(password: string): string {
 /**
  * Middlewares: `cloudflare-only` admits only Cloudflare's edge (the TCP peer, not a header), and
  * `storage-admin-allowlist` only the operators' and CI's addresses. With monitoring, the `metrics`
- * router serves `prometheus@internal` on the metrics entry point only, behind `metrics-auth` (basic
- * auth, users from the secret file TRAEFIK_METRICS_USERS_FILE): no password in this file, a
- * plain Swarm config.
+ * router serves `prometheus@internal` on the metrics entry point only, behind `metrics-allowlist`
+ * (net_monitoring_proxy's subnet: Prometheus and Traefik only) and then `metrics-auth` (basic auth,
+ * users from the secret file TRAEFIK_METRICS_USERS_FILE): no password in this file, a plain Swarm config.
  */
 export function traefikDynamicConfig(settings: Settings): string {
   const middlewares: Record<string, unknown> = {
@@ -101,13 +103,18 @@ export function traefikDynamicConfig(settings: Settings): string {
   }
   const http: Record<string, unknown> = { middlewares };
   if (settings.monitoring.enabled) {
+    // Traefik v3's ipAllowList (pkg/middlewares/ipallowlist): without `ipStrategy` it checks the TCP
+    // peer (req.RemoteAddr), never X-Forwarded-For; no proxy sits between Prometheus and Traefik, and
+    // the metrics entry point trusts no forwarded headers: the peer is the connecting task's address.
+    middlewares[METRICS_ALLOWLIST_MIDDLEWARE] = { ipAllowList: { sourceRange: [settings.monitoring.proxyMetricsSubnet] } };
     middlewares[METRICS_AUTH_MIDDLEWARE] = { basicAuth: { usersFile: TRAEFIK_METRICS_USERS_FILE, realm: "traefik-metrics" } };
     http.routers = {
       [METRICS_ROUTER]: {
         entryPoints: [ENTRYPOINT_METRICS],
         rule: "PathPrefix(`/metrics`)",
         service: "prometheus@internal",
-        middlewares: [METRICS_AUTH_MIDDLEWARE],
+        // The allow-list first: any peer off net_monitoring_proxy gets 403 before a password is checked.
+        middlewares: [METRICS_ALLOWLIST_MIDDLEWARE, METRICS_AUTH_MIDDLEWARE],
       },
     };
   }

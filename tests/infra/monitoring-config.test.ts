@@ -19,7 +19,7 @@ const errors = (text: string) => load(text).errors.map(formatDiagnostic);
 describe("monitoring stack config", () => {
   it("the fixture is on, with its node, retention and e-mail receiver", () => {
     const s = load(staging).config!.settings;
-    expect(s.monitoring).toEqual({ enabled: true, node: "swarm-node-2", grafanaHost: "grafana-staging.example.com", retention: "30d", alerts: { receiver: "email", to: "ops@example.com", from: "alertmanager@example.com", smarthost: "smtp.example.com:587" } });
+    expect(s.monitoring).toEqual({ enabled: true, node: "swarm-node-2", grafanaHost: "grafana-staging.example.com", retention: "30d", proxyMetricsSubnet: "10.254.254.0/26", alerts: { receiver: "email", to: "ops@example.com", from: "alertmanager@example.com", smarthost: "smtp.example.com:587" } });
   });
 
   it("is on by default: without the key, the receiver is required, naming the file and the key", () => {
@@ -55,6 +55,16 @@ describe("monitoring stack config", () => {
     expect(errors(staging.replace("grafanaHost: grafana-staging.example.com", "grafanaHost: grafana.example.org"))).toEqual([
       expect.stringMatching(/kestra-fleet:monitoring\.grafanaHost: is outside the Cloudflare zone example\.com/),
     ]);
+  });
+
+  it("proxyMetricsSubnet: defaults to 10.254.254.0/26; another range is taken; a bad one is refused at its line", () => {
+    const withSubnet = (v: string) => staging.replace("    retention: 30d\n", `    retention: 30d\n    proxyMetricsSubnet: ${JSON.stringify(v)}\n`);
+    expect(load(withSubnet("10.200.0.0/24")).config!.settings.monitoring.proxyMetricsSubnet).toBe("10.200.0.0/24");
+    expect(errors(withSubnet("10.254.254.5/26"))).toEqual([expect.stringMatching(/^Pulumi\.staging\.yaml:\d+:\d+ kestra-fleet:monitoring\.proxyMetricsSubnet: is not a network address: write 10\.254\.254\.0\/26/)]);
+    expect(errors(withSubnet("10.0.0.0/8"))).toEqual([expect.stringMatching(/monitoring\.proxyMetricsSubnet: must be a \/16 to \/28 range/)]);
+    expect(errors(withSubnet("10.254.254.0/30"))).toEqual([expect.stringMatching(/monitoring\.proxyMetricsSubnet: must be a \/16 to \/28 range/)]);
+    expect(errors(withSubnet("fd00::/64"))).toEqual([expect.stringMatching(/monitoring\.proxyMetricsSubnet: is not an IPv4 CIDR range/)]);
+    expect(errors(withSubnet("net_monitoring"))).toEqual([expect.stringMatching(/monitoring\.proxyMetricsSubnet: is not an IPv4 CIDR range/)]);
   });
 
   it("a webhook receiver needs alertReceiverSecret: a placeholder offline, an error in a real run", () => {

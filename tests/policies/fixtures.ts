@@ -15,8 +15,11 @@ import {
   LABEL_TENANT,
   MINIO_ALIAS,
   MINIO_VOLUME,
+  MONITORING_PROXY_NETWORK,
+  MONITORING_STACK,
   ORIGIN_LOCK_MIDDLEWARE,
   POSTGRES_ALIAS,
+  PROMETHEUS_SERVICE,
   PROXY_SERVICE,
   PROXY_STACK,
   PUBLIC_NETWORK,
@@ -156,7 +159,38 @@ export function storagePolicyDocument(bucket: string): string {
   });
 }
 
-/** Networks, volumes, Traefik, the socket proxy and MinIO. */
+/** net_monitoring_proxy's subnet in the fixture. */
+export const METRICS_SUBNET = "10.254.254.0/26";
+
+/** Traefik's dynamic file as the program renders it with monitoring on (metrics router: allow-list, then basic auth). */
+export const DYNAMIC_YAML = [
+  "http:",
+  "  middlewares:",
+  "    cloudflare-only:",
+  "      ipAllowList:",
+  "        sourceRange:",
+  "          - 173.245.48.0/20",
+  "    metrics-allowlist:",
+  "      ipAllowList:",
+  "        sourceRange:",
+  `          - ${METRICS_SUBNET}`,
+  "    metrics-auth:",
+  "      basicAuth:",
+  "        usersFile: /run/secrets/traefik_metrics_users",
+  "        realm: traefik-metrics",
+  "  routers:",
+  "    metrics:",
+  "      entryPoints:",
+  "        - metrics",
+  "      rule: PathPrefix(`/metrics`)",
+  "      service: prometheus@internal",
+  "      middlewares:",
+  "        - metrics-allowlist",
+  "        - metrics-auth",
+  "",
+].join("\n");
+
+/** Networks (net_monitoring_proxy with Traefik alone: see monitoringPrometheus), volumes, Traefik, the socket proxy and MinIO. */
 export function platform(): PolicyResource[] {
   const publicNet = resource(T.network, "proxy-public-network", { name: PUBLIC_NETWORK, driver: "overlay", attachable: false, labels: labels({ [LABEL_ROLE]: "public" }) }, NETWORK());
   const storageNet = resource(T.network, "storage-network", { name: STORAGE_NETWORK, driver: "overlay", attachable: false, options: { encrypted: "" }, labels: labels({ [LABEL_ROLE]: "storage" }) }, NETWORK());
@@ -165,7 +199,13 @@ export function platform(): PolicyResource[] {
   const minioVolume = resource(T.volume, "storage-minio-volume", { name: MINIO_VOLUME, driver: "local", labels: labels({ [LABEL_STACK]: STORAGE_STACK }) }, STATEFUL);
   const dnsToken = resource(T.secret, "proxy-dns-token", { name: "platform_proxy_dns_token_0123456789ab", data: "dG9rZW4=", labels: [] }, {}, {}, ["data"]);
   const metricsUsers = resource(T.secret, "proxy-metrics-users", { name: "platform_proxy_metrics_users_0123456789ab", data: "dXNlcnM=", labels: [] }, {}, {}, ["data"]);
-  const dynamic = resource(T.config, "proxy-dynamic-config", { name: "platform_proxy_dynamic_0123456789ab", data: "aHR0cDoge30=", labels: [] });
+  const metricsNet = resource(
+    T.network,
+    "monitoring-proxy-network",
+    { name: MONITORING_PROXY_NETWORK, driver: "overlay", internal: true, attachable: false, options: { encrypted: "" }, ipamConfigs: [{ subnet: METRICS_SUBNET, gateway: "10.254.254.1" }], labels: labels({ [LABEL_ROLE]: "monitoring" }) },
+    NETWORK(),
+  );
+  const dynamic = resource(T.config, "proxy-dynamic-config", { name: "platform_proxy_dynamic_0123456789ab", data: Buffer.from(DYNAMIC_YAML).toString("base64"), labels: [] });
   const minioUser = resource(T.secret, "storage-root-user-secret", { name: "platform_storage_root_user_0123456789ab", data: "dXNlcg==", labels: [] }, {}, {}, ["data"]);
   const minioPassword = resource(T.secret, "storage-root-password-secret", { name: "platform_storage_root_password_0123456789ab", data: "cGFzcw==", labels: [] }, {}, {}, ["data"]);
 
@@ -208,9 +248,10 @@ export function platform(): PolicyResource[] {
         resources: resources(1, 0.5),
       },
     },
-    [publicNet, dockerApiNet],
+    [publicNet, dockerApiNet, metricsNet],
     [dnsToken, metricsUsers, dynamic],
   );
+
 
   const socketProxy = service(
     "proxy-socket-proxy",
@@ -272,7 +313,7 @@ export function platform(): PolicyResource[] {
   minio.props.taskSpec.networksAdvanceds[0].aliases = [MINIO_ALIAS];
 
   const adminDns = resource(T.dns, "storage-admin-dns-0", { zoneId: ZONE, name: STORAGE_ADMIN_HOST, type: "A", content: "203.0.113.10", proxied: false, ttl: 1 });
-  return [publicNet, storageNet, dockerApiNet, acmeVolume, minioVolume, dnsToken, metricsUsers, dynamic, minioUser, minioPassword, traefik, socketProxy, minio, adminDns];
+  return [publicNet, storageNet, dockerApiNet, metricsNet, acmeVolume, minioVolume, dnsToken, metricsUsers, dynamic, minioUser, minioPassword, traefik, socketProxy, minio, adminDns];
 }
 
 export interface TenantOptions {
@@ -485,6 +526,28 @@ export function tenant(t: string, shared: PolicyResource[], opts: TenantOptions 
 }
 
 /** The compliant fleet: platform, `acme` (webhooks and a service token) and `acme-eu`. */
+/** Prometheus on the given networks (not in the base fleet: its reservations would move the capacity tests' numbers). */
+export function monitoringPrometheus(networks: PolicyResource[]): PolicyResource {
+  return service(
+    "monitoring-prometheus",
+    {
+      name: PROMETHEUS_SERVICE,
+      labels: { [LABEL_STACK]: MONITORING_STACK, [LABEL_ROLE]: "prometheus" },
+      taskSpec: {
+        containerSpec: {
+          image: "prom/prometheus:v3.5.0@sha256:63805ebb8d2b3920190daf1cb14a60871b16fd38bed42b857a3182bc621f4996",
+          args: ["--config.file=/etc/prometheus/prometheus.yml", "--web.listen-address=:9090"],
+          healthcheck: { tests: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:9090/-/healthy"], interval: "30s", timeout: "5s", retries: 3, startPeriod: "30s" },
+          stopGracePeriod: "2m",
+        },
+        placement: { constraints: ["node.hostname == worker-1"] },
+        resources: resources(1, 1),
+      },
+    },
+    networks,
+  );
+}
+
 export function fleet(): PolicyResource[] {
   const shared = platform();
   return [...shared, ...tenant("acme", shared, { webhooks: true, serviceToken: true }), ...tenant("acme-eu", shared)];

@@ -25,7 +25,7 @@ import { dockerSocketReach } from "../../policies/rules/docker-socket-reach";
 import { tenantNetworkSeparation } from "../../policies/rules/tenant-network-separation";
 import { tenantRouter } from "../../policies/rules/tenant-router";
 import { traefikLabelsScope } from "../../policies/rules/traefik-labels-scope";
-import { T, containerSpec, find, fleet, hostOf, idOf, platform, remove, setLabel, tenant, violations } from "./fixtures";
+import { DYNAMIC_YAML, METRICS_SUBNET, T, containerSpec, find, fleet, hostOf, idOf, monitoringPrometheus, platform, remove, setLabel, tenant, violations } from "./fixtures";
 import { mirrorSourcePolicy } from "../../infra/render/backup";
 
 /**
@@ -630,6 +630,39 @@ describe("added: proxy-hardening", () => {
     ));
   it("no metrics at all: nothing to protect", () =>
     expect(violations(proxyHardening, (rs) => (containerSpec(find(rs, "proxy-traefik")).args = args(rs).filter((a) => !a.includes("metrics"))))).toEqual([]));
+
+  // The metrics router's allow-list (Traefik's dynamic file, a Swarm config) and the network it names.
+  const setDynamic = (rs: PolicyResource[], yaml: string) => (find(rs, "proxy-dynamic-config").props.data = Buffer.from(yaml).toString("base64"));
+  const metricsNet = (rs: PolicyResource[]) => find(rs, "monitoring-proxy-network");
+  const traefikUrn = urnOfBase("proxy-traefik");
+  it("the compliant fixture: allow-list of net_monitoring_proxy's subnet first, then basic auth; Prometheus may join", () => {
+    expect(violations(proxyHardening, (rs) => rs.push(monitoringPrometheus([metricsNet(rs)])))).toEqual([]);
+    expect(DYNAMIC_YAML).toContain(METRICS_SUBNET);
+  });
+  it("metrics router without the allow-list (basic auth alone)", () =>
+    expectOne(violations(proxyHardening, (rs) => setDynamic(rs, DYNAMIC_YAML.replace("        - metrics-allowlist\n", ""))), ["platform_proxy_traefik", "router metrics"], "without an IP allow-list", traefikUrn));
+  it("the allow-list after basic auth (a guessed password is tried before the address)", () =>
+    expectOne(
+      violations(proxyHardening, (rs) => setDynamic(rs, DYNAMIC_YAML.replace("        - metrics-allowlist\n        - metrics-auth\n", "        - metrics-auth\n        - metrics-allowlist\n"))),
+      ["platform_proxy_traefik"],
+      "first middleware",
+    ));
+  it("the allow-list naming another range (the public overlay's)", () =>
+    expectOne(violations(proxyHardening, (rs) => setDynamic(rs, DYNAMIC_YAML.replace(`- ${METRICS_SUBNET}`, "- 10.0.1.0/24"))), ["platform_proxy_traefik", "10.0.1.0/24"], "not the fixed subnet"));
+  it("the allow-list with an ipStrategy (X-Forwarded-For)", () =>
+    expectOne(violations(proxyHardening, (rs) => setDynamic(rs, DYNAMIC_YAML.replace(`          - ${METRICS_SUBNET}\n`, `          - ${METRICS_SUBNET}\n        ipStrategy:\n          depth: 1\n`))), ["platform_proxy_traefik"], "ipStrategy"));
+  it("the network without a fixed subnet (Swarm picks one the allow-list cannot know)", () =>
+    expectOne(violations(proxyHardening, (rs) => delete metricsNet(rs).props.ipamConfigs), ["platform_proxy_traefik", METRICS_SUBNET], "not the fixed subnet"));
+  it("the network's subnet changed, the allow-list not", () =>
+    expectOne(violations(proxyHardening, (rs) => (metricsNet(rs).props.ipamConfigs = [{ subnet: "10.254.253.0/26", gateway: "10.254.253.1" }])), ["platform_proxy_traefik"], "not the fixed subnet"));
+  it("Traefik off the metrics network", () =>
+    expectOne(violations(proxyHardening, (rs) => (find(rs, "proxy-traefik").props.taskSpec.networksAdvanceds = find(rs, "proxy-traefik").props.taskSpec.networksAdvanceds.filter((n: { id: string }) => n.id !== metricsNet(rs).id))), ["platform_proxy_traefik"], "not the fixed subnet"));
+  it("the metrics network not internal", () =>
+    expectOne(violations(proxyHardening, (rs) => (metricsNet(rs).props.internal = false)), ["platform_proxy_traefik", "net_monitoring_proxy"], "is not internal"));
+  it("a tenant's service on the metrics network", () =>
+    expectOne(violations(proxyHardening, (rs) => find(rs, "acme-kestra").props.taskSpec.networksAdvanceds.push({ id: metricsNet(rs).id })), ["platform_proxy_traefik", "kestra_acme_kestra"], "only Traefik and Prometheus"));
+  it("the dynamic file's content unknown (a preview): nothing to judge", () =>
+    expect(violations(proxyHardening, (rs) => delete find(rs, "proxy-dynamic-config").props.data)).toEqual([]));
 });
 
 describe("added: runtime-tuning (advisory)", () => {

@@ -75,6 +75,31 @@ describe("MonitoringStack", () => {
     expect(JSON.stringify(spec(t).containerSpec.env ?? {})).not.toMatch(/SHA/);
   });
 
+  it("net_monitoring_proxy: internal, not attachable, fixed subnet and its first host as gateway; Prometheus and Traefik alone; the traefik job scrapes there", () => {
+    const net = byName(three, "monitoring-proxy-network");
+    expect(net.inputs).toMatchObject({ name: "net_monitoring_proxy", driver: "overlay", internal: true, attachable: false, ipamConfigs: [{ subnet: "10.254.254.0/26", gateway: "10.254.254.1" }] });
+    expect(net.options).toMatchObject({ ignoreChanges: ["options"], deleteBeforeReplace: true });
+    const on = ofType(three, SERVICE).filter((s) => netIds(s).includes(net.id));
+    expect(on.map((s) => s.name).sort()).toEqual(["monitoring-prometheus", "proxy-traefik"]);
+    // Traefik keeps net_monitoring for Grafana's router (traefik.swarm.network), not for its metrics.
+    expect(netIds(byName(three, "proxy-traefik"))).toContain(byName(three, "monitoring-network").id);
+    const config = Buffer.from(byName(three, "monitoring-prometheus-config").inputs.data, "base64").toString("utf8");
+    const job = config.slice(config.indexOf("job_name: traefik"), config.indexOf("job_name: node-exporter"));
+    expect(job).toMatch(/source_labels:\s*\n\s*- __meta_dockerswarm_network_name\n\s*regex: net_monitoring_proxy\n\s*action: keep/);
+    const dynamic = Buffer.from(byName(three, "proxy-dynamic-config").inputs.data, "base64").toString("utf8");
+    expect(dynamic).toContain("- 10.254.254.0/26");
+  });
+
+  it("net_monitoring_proxy's subnet follows monitoring.proxyMetricsSubnet, in the network and in Traefik's allow-list", async () => {
+    const root = projectWithConfig("staging", (c) => {
+      c["kestra-fleet:monitoring"] = { ...c["kestra-fleet:monitoring"], proxyMetricsSubnet: "10.200.16.0/24" };
+    });
+    const plan = await planOk({ stack: "staging", projectRoot: root, tenantsDir: tenantsDir({ "acme.yaml": tenantYaml("acme") }) });
+    expect(byName(plan, "monitoring-proxy-network").inputs.ipamConfigs).toEqual([{ subnet: "10.200.16.0/24", gateway: "10.200.16.1" }]);
+    expect(Buffer.from(byName(plan, "proxy-dynamic-config").inputs.data, "base64").toString("utf8")).toContain("- 10.200.16.0/24");
+    expect(plan.violations).toEqual([]);
+  });
+
   it("node exporter and cAdvisor run on every node; cAdvisor shares its network with Prometheus only", () => {
     for (const name of ["monitoring-node-exporter", "monitoring-cadvisor"]) expect(byName(three, name).inputs.mode).toEqual({ global: true });
     const nodes = byName(three, "monitoring-nodes-network");
@@ -132,6 +157,7 @@ describe("MonitoringStack", () => {
     const plan = await planOk({ stack: "staging", projectRoot: root, tenantsDir: tenantsDir({ "acme.yaml": tenantYaml("acme") }) });
     expect(plan.resources.filter((r) => r.name.startsWith("monitoring") || r.name.includes("metrics"))).toEqual([]);
     expect(ofType(plan, NETWORK).map((n) => n.inputs.name)).not.toContain("net_monitoring");
+    expect(ofType(plan, NETWORK).map((n) => n.inputs.name)).not.toContain("net_monitoring_proxy");
     expect(spec(byName(plan, "proxy-traefik")).containerSpec.args.filter((a: string) => a.includes("metrics"))).toEqual([]);
     expect(spec(byName(plan, "acme-executor")).containerSpec.healthcheck.tests).toEqual(["CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8081/health"]);
     expect(plan.outputs.monitoring).toBeUndefined();

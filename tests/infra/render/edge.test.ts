@@ -63,19 +63,25 @@ describe("Traefik configuration", () => {
     expect(dyn.http.middlewares["cloudflare-only"]).toEqual({ ipAllowList: { sourceRange: settings.cloudflare.originRanges } });
     expect(dyn.http.middlewares["storage-admin-allowlist"]).toEqual({ ipAllowList: { sourceRange: settings.storage.minio!.adminAllowList } });
   });
-  it("serves metrics only through its own router on the metrics entry point, behind basic auth from the secret file", () => {
+  it("serves metrics only through its own router on the metrics entry point, to net_monitoring_proxy's subnet only, then behind basic auth from the secret file", () => {
     expect(settings.monitoring.enabled).toBe(true);
     expect(args).toEqual(expect.arrayContaining(["--entryPoints.metrics.address=:8082", "--metrics.prometheus=true", "--metrics.prometheus.manualRouting=true"]));
     // The default internal router would answer on every network of Traefik, without credentials.
     expect(args.some((a) => a.startsWith("--metrics.prometheus.entryPoint"))).toBe(false);
     const dyn = parse(traefikDynamicConfig(settings));
     expect(dyn.http.routers).toEqual({
-      metrics: { entryPoints: ["metrics"], rule: "PathPrefix(`/metrics`)", service: "prometheus@internal", middlewares: ["metrics-auth"] },
+      metrics: { entryPoints: ["metrics"], rule: "PathPrefix(`/metrics`)", service: "prometheus@internal", middlewares: ["metrics-allowlist", "metrics-auth"] },
     });
+    // The allow-list first (403 to any other peer before a password is checked); no ipStrategy: the TCP peer counts.
+    expect(dyn.http.middlewares["metrics-allowlist"]).toEqual({ ipAllowList: { sourceRange: [settings.monitoring.proxyMetricsSubnet] } });
+    expect(settings.monitoring.proxyMetricsSubnet).toBe("10.254.254.0/26");
+    const moved = { ...settings, monitoring: { ...settings.monitoring, proxyMetricsSubnet: "10.200.0.0/24" } };
+    expect(parse(traefikDynamicConfig(moved)).http.middlewares["metrics-allowlist"].ipAllowList.sourceRange).toEqual(["10.200.0.0/24"]);
     expect(dyn.http.middlewares["metrics-auth"]).toEqual({ basicAuth: { usersFile: "/run/secrets/traefik_metrics_users", realm: "traefik-metrics" } });
     const off = { ...settings, monitoring: { ...settings.monitoring, enabled: false } };
     expect(traefikArgs(off).some((a) => a.includes("metrics"))).toBe(false);
     expect(parse(traefikDynamicConfig(off)).http.routers).toBeUndefined();
+    expect(parse(traefikDynamicConfig(off)).http.middlewares["metrics-allowlist"]).toBeUndefined();
   });
   it("the users file: {SHA} of the password (what htpasswd -s writes), the same text for the same password", () => {
     // htpasswd -nbs prometheus secret-password
