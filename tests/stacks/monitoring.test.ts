@@ -83,10 +83,10 @@ describe("MonitoringStack", () => {
     expect(on.map((s) => s.name).sort()).toEqual(["monitoring-prometheus", "proxy-traefik"]);
     // Traefik keeps net_monitoring for Grafana's router (traefik.swarm.network), not for its metrics.
     expect(netIds(byName(three, "proxy-traefik"))).toContain(byName(three, "monitoring-network").id);
-    const config = Buffer.from(byName(three, "monitoring-prometheus-config").inputs.data, "base64").toString("utf8");
+    const config = Buffer.from(String(byName(three, "monitoring-prometheus-config").inputs.data), "base64").toString("utf8");
     const job = config.slice(config.indexOf("job_name: traefik"), config.indexOf("job_name: node-exporter"));
     expect(job).toMatch(/source_labels:\s*\n\s*- __meta_dockerswarm_network_name\n\s*regex: net_monitoring_proxy\n\s*action: keep/);
-    const dynamic = Buffer.from(byName(three, "proxy-dynamic-config").inputs.data, "base64").toString("utf8");
+    const dynamic = Buffer.from(String(byName(three, "proxy-dynamic-config").inputs.data), "base64").toString("utf8");
     expect(dynamic).toContain("- 10.254.254.0/26");
   });
 
@@ -96,7 +96,7 @@ describe("MonitoringStack", () => {
     });
     const plan = await planOk({ stack: "staging", projectRoot: root, tenantsDir: tenantsDir({ "acme.yaml": tenantYaml("acme") }) });
     expect(byName(plan, "monitoring-proxy-network").inputs.ipamConfigs).toEqual([{ subnet: "10.200.16.0/24", gateway: "10.200.16.1" }]);
-    expect(Buffer.from(byName(plan, "proxy-dynamic-config").inputs.data, "base64").toString("utf8")).toContain("- 10.200.16.0/24");
+    expect(Buffer.from(String(byName(plan, "proxy-dynamic-config").inputs.data), "base64").toString("utf8")).toContain("- 10.200.16.0/24");
     expect(plan.violations).toEqual([]);
   });
 

@@ -183,6 +183,7 @@ describe("TenantStack services", () => {
       "net_monitoring_docker_api",
       "net_monitoring_egress",
       "net_monitoring_nodes",
+      "net_monitoring_proxy",
       "net_proxy_docker_api",
       "net_storage",
       "network_swarm_public",
