@@ -103,9 +103,11 @@ export function traefikDynamicConfig(settings: Settings): string {
   }
   const http: Record<string, unknown> = { middlewares };
   if (settings.monitoring.enabled) {
-    // Traefik v3's ipAllowList (pkg/middlewares/ipallowlist): without `ipStrategy` it checks the TCP
-    // peer (req.RemoteAddr), never X-Forwarded-For; no proxy sits between Prometheus and Traefik, and
-    // the metrics entry point trusts no forwarded headers: the peer is the connecting task's address.
+    // Traefik v3's ipAllowList (pkg/middlewares/ipallowlist; options sourceRange, ipStrategy): with no
+    // `ipStrategy`, dynamic.IPStrategy.Get returns RemoteAddrStrategy, the TCP peer, never
+    // X-Forwarded-For (depth, excludedIPs and cloudflareDepth would read that header); a refused peer
+    // gets 403 before the next middleware. No proxy sits between Prometheus and Traefik: the peer is
+    // the connecting task's address on the shared network.
     middlewares[METRICS_ALLOWLIST_MIDDLEWARE] = { ipAllowList: { sourceRange: [settings.monitoring.proxyMetricsSubnet] } };
     middlewares[METRICS_AUTH_MIDDLEWARE] = { basicAuth: { usersFile: TRAEFIK_METRICS_USERS_FILE, realm: "traefik-metrics" } };
     http.routers = {
