@@ -8,7 +8,15 @@ export { imageParts } from "./images";
 
 export const DOMAIN_RE = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
-export const email = () => z.email({ message: "is not a valid email address" });
+/**
+ * A message for a string format's own problems that leaves a missing value to PARSE_OPTIONS ("is
+ * required"): a format's `message` would otherwise also replace the missing-value message.
+ */
+const formatError = (message: string) => ({
+  error: (iss: { code?: string; input?: unknown }) => (iss.code === "invalid_type" && iss.input === undefined ? "is required" : message),
+});
+
+export const email = () => z.email(formatError("is not a valid email address"));
 
 export const domain = () =>
   z.string().regex(DOMAIN_RE, { message: "is not a valid domain name (lower case, e.g. acme.com)" });
@@ -48,7 +56,7 @@ export const emailDomain = () =>
   });
 
 /** Cloudflare Access group id. */
-export const uuid = () => z.guid({ message: "is not a Cloudflare group id (a UUID such as 2b1d7c1e-5f4a-4c39-9d8e-0f1a2b3c4d5e)" });
+export const uuid = () => z.guid(formatError("is not a Cloudflare group id (a UUID such as 2b1d7c1e-5f4a-4c39-9d8e-0f1a2b3c4d5e)"));
 
 /** Swarm node host name, as in `node.hostname == X`. */
 export const nodeName = () =>

@@ -106,6 +106,8 @@ const cases: [string, string, string, (string | RegExp)[]][] = [
   ["workers over the limit", "acme.yaml", valid.replace("workers: 0", "workers: 21"), [/^tenants\/acme.yaml:13:12 kestra.workers: /]],
   ["size not a profile", "acme.yaml", valid.replace("size: small", "size: huge"), [/^tenants\/acme.yaml:12:9 kestra.size: /]],
   ["missing required section", "acme.yaml", valid.replace(/kestra:\n  adminEmail: ana@acme.com\n  size: small\n  workers: 0\n/, ""), ["tenants/acme.yaml:2:1 kestra: is required"]],
+  ["missing admin e-mail (a format field: 'is required', not the format's message)", "acme.yaml", valid.replace("  adminEmail: ana@acme.com\n", ""), [/^tenants\/acme.yaml:\d+:\d+ kestra.adminEmail: is required$/]],
+  ["admin e-mail not an address", "acme.yaml", valid.replace("adminEmail: ana@acme.com", "adminEmail: ana"), [/^tenants\/acme.yaml:\d+:\d+ kestra.adminEmail: is not a valid email address$/]],
   ["YAML syntax error", "acme.yaml", "name: acme\naccess: [unclosed\n", [/^tenants\/acme.yaml:\d+:\d+ \(file\): YAML syntax error: /]],
   ["duplicate key", "acme.yaml", valid.replace("displayName: ACME Corp", "displayName: ACME Corp\nname: acme"), ["tenants/acme.yaml:4:1 name: duplicate key: each key may appear once in a mapping"]],
   ["empty file", "acme.yaml", "# nothing here\n", ["tenants/acme.yaml:1:1 (file): file is empty: a tenant file is a mapping with at least name, access and kestra"]],
