@@ -39,8 +39,8 @@ export function edgeRouting(settings: Settings): EdgeRouting {
   return edgeOf(settings).provider === "cloudflare" ? CLOUDFLARE_ROUTING : LAB_ROUTING;
 }
 
-/** Router labels of a routed service: one router, TLS on websecure, behind the given middleware. */
-export function routerLabels(router: string, host: string, port: number, middleware: string, certResolver: string | undefined = CERT_RESOLVER): Labels {
+/** Router labels of a routed service: one router, TLS on websecure, behind the given middleware, certificates from `certResolver` (none: Traefik's default certificate). */
+export function routerLabels(router: string, host: string, port: number, middleware: string, certResolver: string | undefined): Labels {
   const r = `traefik.http.routers.${router}`;
   return {
     "traefik.enable": "true",
