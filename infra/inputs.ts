@@ -4,7 +4,7 @@
  */
 import { formatDiagnostic, type Diagnostic } from "./diagnostics";
 import { loadConfig, placeholder, setSecretCommand, type ConfigSource, type LoadedConfig, NAMESPACE } from "./config/load";
-import { SECRET_KEYS, type GitCredential, type Secrets, type Settings } from "./config/schema";
+import { edgeOf, SECRET_KEYS, type GitCredential, type Secrets, type Settings } from "./config/schema";
 import { findPlaceholders } from "./placeholders";
 import { loadTenants, type LoadedTenant, type TenantView } from "./tenants/load";
 import type { PlanWarning } from "./warnings";
@@ -65,6 +65,11 @@ export function loadInputs(args: {
   // stack config is the same for every tenant: reported once.
   if (cfg.config) {
     const { settings, locate } = cfg.config;
+    // A lab stack never serves clients (README, Lab stacks): the production stack is never one.
+    if (settings.lab && args.stack === "prod") {
+      errors.push({ ...locate("lab"), message: "stack prod can never be a lab stack (a lab stack may leave Cloudflare out): remove the setting" });
+    }
+    const edge = edgeOf(settings);
     const reported = new Set<string>();
     for (const lt of loaded.tenants.filter((t) => !t.tenant.environments || t.tenant.environments.includes(args.stack))) {
       for (const p of nameLimitProblems(lt.tenant, settings, args.stack)) {
@@ -75,7 +80,7 @@ export function loadInputs(args: {
         if (!reported.has(key)) errors.push(d);
         reported.add(key);
       }
-      const includes = includesProblem(accessIncludes(lt.tenant, settings.cloudflare.admins).length);
+      const includes = edge.provider === "cloudflare" ? includesProblem(accessIncludes(lt.tenant, edge.cloudflare.admins).length) : undefined;
       if (includes) errors.push({ file: lt.file, ...lt.locate(["access"]), field: "access", message: includes });
     }
   }
@@ -235,10 +240,12 @@ function placeholderFindings(
   return out;
 }
 
-/** Plan-time warnings: certificate coverage and Cloudflare account limits. */
+/** Plan-time warnings: certificate coverage and Cloudflare account limits (none without Cloudflare). */
 export function edgeWarnings(settings: Settings, tenants: Tenant[]): string[] {
   const out: string[] = [];
-  const zone = settings.cloudflare.zone;
+  const edge = edgeOf(settings);
+  if (edge.provider !== "cloudflare") return out;
+  const zone = edge.cloudflare.zone;
   const sample = tenantHost(settings.hostPattern, "tenant");
   const depth = sample.slice(0, -(zone.length + 1)).split(".").length;
   if (depth > 1 && !settings.advancedCertificate) {

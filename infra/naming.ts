@@ -47,6 +47,11 @@ export const ENTRYPOINT_WEBSECURE = "websecure";
 export const ORIGIN_LOCK_MIDDLEWARE = "cloudflare-only@file";
 export const STORAGE_ADMIN_MIDDLEWARE = "storage-admin-allowlist@file";
 export const CERT_RESOLVER = "letsencrypt";
+/**
+ * A lab stack's origin lock (`kestra-fleet:edge: { provider: none }`): Traefik admits only the
+ * stack's `edge.allowList`. Defined only in a lab stack's dynamic file; the policy pack refuses it elsewhere.
+ */
+export const LAB_ORIGIN_MIDDLEWARE = "lab-allowlist@file";
 
 /** Kestra's ports: 8080 API + UI (routed), 8081 management (never routed). */
 export const KESTRA_HTTP_PORT = 8080;
@@ -56,6 +61,11 @@ export const KESTRA_MANAGEMENT_PORT = 8081;
 export const LABEL_STACK = "com.docker.stack.namespace";
 export const LABEL_TENANT = "kestra-fleet.tenant";
 export const LABEL_ROLE = "kestra-fleet.role";
+/**
+ * On the Traefik service of a stack declared `kestra-fleet:lab: true` (value "true"): how the policy
+ * pack, which sees resources and not stack config, learns that the stack is a lab stack.
+ */
+export const LABEL_LAB = "kestra-fleet.lab";
 
 export type ServiceRole =
   | "web"

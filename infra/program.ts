@@ -13,6 +13,7 @@ import { KestraShared } from "../stacks/kestra-shared";
 import { StorageStack } from "../stacks/storage";
 import { TenantStack } from "../stacks/tenant";
 import type { FleetInputs } from "./inputs";
+import { edgeOf } from "./config/schema";
 import type { Tenant } from "./tenants/schema";
 import { MONITORING_NETWORK, PUBLIC_NETWORK, STORAGE_NETWORK } from "./naming";
 import { readFlowTemplate } from "./render/flow";
@@ -52,7 +53,10 @@ export function defineFleet(inputs: FleetInputs, flowTemplate: string = readFlow
     }
     return p;
   };
-  const cf = new cloudflare.Provider("cloudflare", { apiToken: pulumi.secret(secrets.cloudflareApiToken) });
+  // Cloudflare's provider only behind Cloudflare: a lab stack that leaves it out (edge.provider none)
+  // registers no Cloudflare provider or resource, so the engine never loads the cloudflare plugin.
+  const edge = edgeOf(settings);
+  const cf = edge.provider === "cloudflare" ? new cloudflare.Provider("cloudflare", { apiToken: pulumi.secret(required(secrets.cloudflareApiToken, "cloudflareApiToken")) }) : undefined;
   // Monitoring first: the proxy and every tenant's relay join its network.
   const monitoring = settings.monitoring.enabled
     ? new MonitoringStack("monitoring", {
@@ -67,7 +71,7 @@ export function defineFleet(inputs: FleetInputs, flowTemplate: string = readFlow
 
   const proxy = new ProxyStack("proxy", {
     settings,
-    acmeDnsApiToken: pulumi.secret(secrets.acmeDnsApiToken),
+    acmeDnsApiToken: edge.provider === "cloudflare" ? pulumi.secret(required(secrets.acmeDnsApiToken, "acmeDnsApiToken")) : undefined,
     manager,
     proxyNode: nodeProvider(settings.proxy.node),
     monitoringNetworkId: monitoring?.network.id,
@@ -123,7 +127,7 @@ export function defineFleet(inputs: FleetInputs, flowTemplate: string = readFlow
       kestraEntrypoint: kestraShared.entrypoint,
       gitCredential: inputs.gitCredentials[tenant.name],
       managedPostgres: tenant.postgres.mode === "managed" ? managed : undefined,
-      monitoring: monitoring ? { networkId: monitoring.network.id, scrapePassword: monitoring.scrapePassword, managementNetrc: monitoring.managementNetrc, probePolicyId: monitoring.probePolicy.id } : undefined,
+      monitoring: monitoring ? { networkId: monitoring.network.id, scrapePassword: monitoring.scrapePassword, managementNetrc: monitoring.managementNetrc, probePolicyId: monitoring.probePolicy?.id } : undefined,
       backup,
     });
     const out: TenantOutputs = {
@@ -149,7 +153,12 @@ export function defineFleet(inputs: FleetInputs, flowTemplate: string = readFlow
   return {
     stack,
     tenants,
-    proxy: { service: proxy.service.name, publicNetwork: PUBLIC_NETWORK, ingressAddresses: settings.cloudflare.ingressAddresses },
+    proxy: {
+      service: proxy.service.name,
+      publicNetwork: PUBLIC_NETWORK,
+      ...(edge.provider === "cloudflare" ? { ingressAddresses: edge.cloudflare.ingressAddresses } : { edge: "none", allowList: edge.allowList }),
+      ...(settings.lab ? { lab: true } : {}),
+    },
     storage: {
       provider: storage.provider,
       service: storage.service?.name,
@@ -169,4 +178,10 @@ export function defineFleet(inputs: FleetInputs, flowTemplate: string = readFlow
       : undefined,
     backup: { bucket: backup.bucket, endpoint: backup.endpoint, mirrorService: backup.mirrorService?.name },
   };
+}
+
+/** A credential the validated inputs guarantee on this path (infra/config/load.ts requires it). */
+function required(value: string | undefined, key: string): string {
+  if (value === undefined) throw new Error(`${key} is required behind Cloudflare (validated in the stack config)`);
+  return value;
 }

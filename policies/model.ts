@@ -3,7 +3,7 @@
  * (infra/plan) or from CrossGuard's validation arguments (policies/crossguard.ts), plus the small
  * helpers the rules share. Pure: no Pulumi, no @pulumi/policy.
  */
-import { CADVISOR_SERVICE, LABEL_ROLE, LABEL_STACK, LABEL_TENANT, MONITORING_SOCKET_PROXY_SERVICE, NODE_EXPORTER_SERVICE, PROMETHEUS_SERVICE, PROXY_SERVICE, PUBLIC_NETWORK, SOCKET_PROXY_SERVICE } from "../infra/naming";
+import { CADVISOR_SERVICE, LABEL_LAB, LABEL_ROLE, LABEL_STACK, LABEL_TENANT, MONITORING_SOCKET_PROXY_SERVICE, NODE_EXPORTER_SERVICE, PROMETHEUS_SERVICE, PROXY_SERVICE, PUBLIC_NETWORK, SOCKET_PROXY_SERVICE } from "../infra/naming";
 import type { CapacityContext } from "./capacity";
 
 export interface PolicyResource {
@@ -145,6 +145,12 @@ export const isService = (r: PolicyResource): boolean => r.type === TYPES.servic
 
 /** The Traefik service: the platform proxy by role and by name. */
 export const isTraefik = (r: PolicyResource): boolean => isService(r) && roleOf(r) === "proxy" && r.props.name === PROXY_SERVICE;
+
+/**
+ * A lab stack: its Traefik service carries kestra-fleet.lab=true, set by the program from the stack
+ * config `kestra-fleet:lab: true` alone (README, Lab stacks). Only then may the stack leave Cloudflare out.
+ */
+export const isLabStack = (all: PolicyResource[]): boolean => servicesOf(all).some((s) => isTraefik(s) && labelsOf(s)[LABEL_LAB] === "true");
 
 /** A Docker socket proxy (Traefik's, or Prometheus's in the monitoring stack): by role and by name. */
 export const isSocketProxy = (r: PolicyResource): boolean =>

@@ -6,7 +6,7 @@
  */
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
-import type { Settings } from "../infra/config/schema";
+import { cloudflareOf, type Settings } from "../infra/config/schema";
 import type { Tenant } from "../infra/tenants/schema";
 import { accessApplicationName, accessIncludes, ingressRecords, webhookDestinations } from "../infra/render/access";
 
@@ -33,15 +33,16 @@ export class TenantEdge extends pulumi.ComponentResource {
     const { tenant, host, settings } = args;
     const t = tenant.name;
     const on = { parent: this, provider: args.cloudflare };
-    const accountId = settings.cloudflare.accountId;
+    const cf = cloudflareOf(settings);
+    const accountId = cf.accountId;
     const label = `kestra-fleet ${args.stack} ${t}`;
 
-    ingressRecords(settings.cloudflare.ingressAddresses).forEach(
+    ingressRecords(cf.ingressAddresses).forEach(
       (record, i) =>
         new cloudflare.DnsRecord(
           `${t}-dns-${i}`,
           {
-            zoneId: settings.cloudflare.zoneId,
+            zoneId: cf.zoneId,
             name: host,
             ...record,
             ttl: 1,
@@ -55,7 +56,7 @@ export class TenantEdge extends pulumi.ComponentResource {
 
     const allow = new cloudflare.ZeroTrustAccessPolicy(
       `${t}-access-allow`,
-      { accountId, name: `${label} allow`, decision: "allow", includes: accessIncludes(tenant, settings.cloudflare.admins), sessionDuration: settings.cloudflare.sessionDuration },
+      { accountId, name: `${label} allow`, decision: "allow", includes: accessIncludes(tenant, cf.admins), sessionDuration: cf.sessionDuration },
       on,
     );
     const policies: { id: pulumi.Input<string>; precedence: number }[] = [{ id: allow.id, precedence: 1 }];
@@ -80,7 +81,7 @@ export class TenantEdge extends pulumi.ComponentResource {
         type: "self_hosted",
         domain: host,
         destinations: [{ type: "public", uri: host }],
-        sessionDuration: settings.cloudflare.sessionDuration,
+        sessionDuration: cf.sessionDuration,
         appLauncherVisible: true,
         policies,
       },

@@ -14,7 +14,7 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { Settings } from "../infra/config/schema";
+import { cloudflareOf, edgeOf, type CloudflareSettings, type Settings } from "../infra/config/schema";
 import {
   ALERTMANAGER_SERVICE,
   ALERTMANAGER_VOLUME,
@@ -51,13 +51,14 @@ import {
   grafanaLabels,
   readDashboards,
 } from "../infra/render/grafana";
-import { identityLabels, labelList } from "../infra/render/labels";
+import { edgeRouting, identityLabels, labelList } from "../infra/render/labels";
 import {
   ALERT_SECRET_FILE,
   ALERTMANAGER_CONFIG_FILE,
   ALERTMANAGER_DATA_DIR,
   BLACKBOX_CONFIG_FILE,
   renderBlackboxConfig,
+  renderLabBlackboxConfig,
   managementNetrc,
   monitoringSocketProxyArgs,
   PROMETHEUS_CONFIG_FILE,
@@ -81,11 +82,12 @@ export interface MonitoringStackArgs {
   dataNode: docker.Provider;
   /** Alertmanager's receiver secret (webhook URL or SMTP password), when the receiver needs one. */
   alertReceiverSecret?: pulumi.Input<string>;
-  cloudflare: cloudflare.Provider;
+  /** Cloudflare's provider: Grafana's DNS record and Access application, the external probe's token. Absent in a lab stack without Cloudflare. */
+  cloudflare?: cloudflare.Provider;
 }
 
 /** The platform admins alone (no tenant identity): Access includes for Grafana. */
-function adminIncludes(admins: Settings["cloudflare"]["admins"]) {
+function adminIncludes(admins: CloudflareSettings["admins"]) {
   return [
     ...[...new Set(admins.emails.map((e) => e.toLowerCase()))].sort().map((email) => ({ email: { email } })),
     ...[...new Set(admins.emailDomains)].sort().map((domain) => ({ emailDomain: { domain } })),
@@ -109,8 +111,8 @@ export class MonitoringStack extends pulumi.ComponentResource {
   readonly prometheus: docker.Service;
   readonly alertmanager: docker.Service;
   readonly grafana: docker.Service;
-  /** The external probe's Access policy (non_identity, the probe's service token): every tenant's application adds it. */
-  readonly probePolicy: cloudflare.ZeroTrustAccessPolicy;
+  /** The external probe's Access policy (non_identity, the probe's service token): every tenant's application adds it. Absent without Cloudflare. */
+  readonly probePolicy?: cloudflare.ZeroTrustAccessPolicy;
   readonly grafanaUrl: string;
   /** Grafana's `admin` password (a secret output). */
   readonly grafanaAdminPassword: pulumi.Output<string>;
@@ -350,7 +352,7 @@ export class MonitoringStack extends pulumi.ComponentResource {
         role: "grafana",
         image: images.grafana,
         res: PLATFORM_RESOURCES.grafana,
-        labels: grafanaLabels(host),
+        labels: grafanaLabels(host, edgeRouting(settings)),
         containerSpec: {
           env: grafanaEnv(host),
           secrets: [secretMount(adminSecret, GRAFANA_ADMIN_PASSWORD_FILE.replace("/run/secrets/", ""))],
@@ -369,51 +371,62 @@ export class MonitoringStack extends pulumi.ComponentResource {
       },
       [grafanaVolume],
     );
-    const cf = { parent: this, provider: args.cloudflare };
-    ingressRecords(settings.cloudflare.ingressAddresses).forEach(
-      (record, i) =>
-        new cloudflare.DnsRecord(
-          `monitoring-grafana-dns-${i}`,
-          { zoneId: settings.cloudflare.zoneId, name: host, ...record, ttl: 1, proxied: true, comment: `kestra-fleet ${args.stack}: Grafana (Access: platform admins)` },
-          cf,
-        ),
-    );
-    const admins = new cloudflare.ZeroTrustAccessPolicy(
-      "monitoring-grafana-access-admins",
-      { accountId: settings.cloudflare.accountId, name: `kestra-fleet ${args.stack} Grafana admins`, decision: "allow", includes: adminIncludes(settings.cloudflare.admins), sessionDuration: settings.cloudflare.sessionDuration },
-      cf,
-    );
-    new cloudflare.ZeroTrustAccessApplication(
-      "monitoring-grafana-access-app",
-      {
-        accountId: settings.cloudflare.accountId,
-        name: `Kestra fleet Grafana (${args.stack})`,
-        type: "self_hosted",
-        domain: host,
-        destinations: [{ type: "public", uri: host }],
-        sessionDuration: settings.cloudflare.sessionDuration,
-        appLauncherVisible: true,
-        policies: [{ id: admins.id, precedence: 1 }],
-      },
-      cf,
-    );
+    // Behind Cloudflare: Grafana's proxied record and Access application (platform admins), and the
+    // external probe's service token. A lab stack without Cloudflare has neither: the probe goes
+    // without Access headers (renderLabBlackboxConfig).
+    let blackboxContent: pulumi.Input<string> = renderLabBlackboxConfig();
+    if (args.cloudflare) {
+      const cfs = cloudflareOf(settings);
+      const cf = { parent: this, provider: args.cloudflare };
+      ingressRecords(cfs.ingressAddresses).forEach(
+        (record, i) =>
+          new cloudflare.DnsRecord(
+            `monitoring-grafana-dns-${i}`,
+            { zoneId: cfs.zoneId, name: host, ...record, ttl: 1, proxied: true, comment: `kestra-fleet ${args.stack}: Grafana (Access: platform admins)` },
+            cf,
+          ),
+      );
+      const admins = new cloudflare.ZeroTrustAccessPolicy(
+        "monitoring-grafana-access-admins",
+        { accountId: cfs.accountId, name: `kestra-fleet ${args.stack} Grafana admins`, decision: "allow", includes: adminIncludes(cfs.admins), sessionDuration: cfs.sessionDuration },
+        cf,
+      );
+      new cloudflare.ZeroTrustAccessApplication(
+        "monitoring-grafana-access-app",
+        {
+          accountId: cfs.accountId,
+          name: `Kestra fleet Grafana (${args.stack})`,
+          type: "self_hosted",
+          domain: host,
+          destinations: [{ type: "public", uri: host }],
+          sessionDuration: cfs.sessionDuration,
+          appLauncherVisible: true,
+          policies: [{ id: admins.id, precedence: 1 }],
+        },
+        cf,
+      );
 
-    // --- External probe: each tenant's public URL through Cloudflare Access ------------------------
-    // One stack-level service token and one non_identity policy admitting it, which every tenant's
-    // Access application references (account-level policies are shared): adding a tenant changes neither.
-    const probeToken = new cloudflare.ZeroTrustAccessServiceToken(
-      "monitoring-probe-token",
-      { accountId: settings.cloudflare.accountId, name: `kestra-fleet ${args.stack} external probe`, duration: "8760h" },
-      { ...cf, additionalSecretOutputs: ["clientSecret"] },
-    );
-    this.probePolicy = new cloudflare.ZeroTrustAccessPolicy(
-      "monitoring-probe-policy",
-      { accountId: settings.cloudflare.accountId, name: `kestra-fleet ${args.stack} external probe`, decision: "non_identity", includes: [{ serviceToken: { tokenId: probeToken.id } }] },
-      cf,
-    );
+      // --- External probe: each tenant's public URL through Cloudflare Access ------------------------
+      // One stack-level service token and one non_identity policy admitting it, which every tenant's
+      // Access application references (account-level policies are shared): adding a tenant changes neither.
+      const probeToken = new cloudflare.ZeroTrustAccessServiceToken(
+        "monitoring-probe-token",
+        { accountId: cfs.accountId, name: `kestra-fleet ${args.stack} external probe`, duration: "8760h" },
+        { ...cf, additionalSecretOutputs: ["clientSecret"] },
+      );
+      const probePolicy = new cloudflare.ZeroTrustAccessPolicy(
+        "monitoring-probe-policy",
+        { accountId: cfs.accountId, name: `kestra-fleet ${args.stack} external probe`, decision: "non_identity", includes: [{ serviceToken: { tokenId: probeToken.id } }] },
+        cf,
+      );
+      this.probePolicy = probePolicy;
+      blackboxContent = pulumi.all([probeToken.clientId, probeToken.clientSecret]).apply(([id, secret]) => renderBlackboxConfig(id, secret));
+    } else if (edgeOf(settings).provider === "cloudflare") {
+      throw new Error("MonitoringStack: a stack behind Cloudflare needs the Cloudflare provider");
+    }
     const blackboxConfig = hashedSecret(
       "monitoring-blackbox-config",
-      { prefix: MONITORING_STACK, purpose: "blackbox", content: pulumi.all([probeToken.clientId, probeToken.clientSecret]).apply(([id, secret]) => renderBlackboxConfig(id, secret)), labels: objectLabels },
+      { prefix: MONITORING_STACK, purpose: "blackbox", content: blackboxContent, labels: objectLabels },
       on,
     );
     service("monitoring-blackbox", {

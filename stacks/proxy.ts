@@ -5,11 +5,14 @@
  * labels. It reads the Swarm through a filtering socket proxy (wollomatic/socket-proxy) that alone
  * mounts the Docker socket, answers only the read calls of Traefik's swarm provider, and sits with
  * Traefik, and nothing else, on an internal overlay, on the same manager.
+ * A lab stack without Cloudflare (`edge.provider: none`) has no ACME (no state volume, no DNS token):
+ * Traefik serves its self-signed default certificate, and its service carries the label
+ * kestra-fleet.lab=true that tells the policy pack the stack is a lab stack.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { Settings } from "../infra/config/schema";
-import { ACME_VOLUME, DOCKER_API_NETWORK, LABEL_ROLE, nodeLocalName, PROXY_SERVICE, PROXY_STACK, PUBLIC_NETWORK, SOCKET_PROXY_SERVICE, TRAEFIK_METRICS_USERS_FILE } from "../infra/naming";
+import { edgeOf, type Settings } from "../infra/config/schema";
+import { ACME_VOLUME, DOCKER_API_NETWORK, LABEL_LAB, LABEL_ROLE, nodeLocalName, PROXY_SERVICE, PROXY_STACK, PUBLIC_NETWORK, SOCKET_PROXY_SERVICE, TRAEFIK_METRICS_USERS_FILE } from "../infra/naming";
 import { PLATFORM_RESOURCES, swarmResources } from "../infra/profiles";
 import { identityLabels, labelList } from "../infra/render/labels";
 import { socketProxyArgs, socketProxyContainerSpec } from "../infra/render/socket-proxy";
@@ -18,8 +21,8 @@ import { endpointSpec, hashedConfig, hashedSecret, LOG_DRIVER, networkOptions, R
 
 export interface ProxyStackArgs {
   settings: Settings;
-  /** Cloudflare token for the ACME DNS challenge (a secret). */
-  acmeDnsApiToken: pulumi.Input<string>;
+  /** Cloudflare token for the ACME DNS challenge (a secret); required behind Cloudflare, unused in a lab stack without it. */
+  acmeDnsApiToken?: pulumi.Input<string>;
   /** Docker provider of the Swarm manager, and of the node holding acme.json. */
   manager: docker.Provider;
   proxyNode: docker.Provider;
@@ -34,7 +37,8 @@ export interface ProxyStackArgs {
 export class ProxyStack extends pulumi.ComponentResource {
   readonly publicNetwork: docker.Network;
   readonly service: docker.Service;
-  readonly acmeVolume: docker.Volume;
+  /** acme.json's volume; absent in a lab stack without Cloudflare (no ACME). */
+  readonly acmeVolume?: docker.Volume;
   readonly dockerApiNetwork: docker.Network;
   readonly socketProxy: docker.Service;
 
@@ -42,6 +46,8 @@ export class ProxyStack extends pulumi.ComponentResource {
     super("kestra-fleet:stacks:ProxyStack", name, {}, opts);
     const { settings } = args;
     const on = { parent: this, provider: args.manager };
+    const acme = edgeOf(settings).provider === "cloudflare";
+    if (acme && args.acmeDnsApiToken === undefined) throw new Error("ProxyStack: a stack behind Cloudflare needs the ACME DNS token");
 
     this.publicNetwork = new docker.Network(
       "proxy-public-network",
@@ -56,11 +62,13 @@ export class ProxyStack extends pulumi.ComponentResource {
 
     // acme.json (certificates and the ACME account key) lives on the proxy node; Traefik creates
     // it with mode 600. Losing it means re-issuing every certificate: protected and retained.
-    this.acmeVolume = new docker.Volume(
-      nodeLocalName("proxy-acme-volume", settings.proxy.node),
-      { name: ACME_VOLUME, driver: "local", labels: labelList({ [LABEL_ROLE]: "proxy" }) },
-      { parent: this, provider: args.proxyNode, protect: true, retainOnDelete: true },
-    );
+    if (acme) {
+      this.acmeVolume = new docker.Volume(
+        nodeLocalName("proxy-acme-volume", settings.proxy.node),
+        { name: ACME_VOLUME, driver: "local", labels: labelList({ [LABEL_ROLE]: "proxy" }) },
+        { parent: this, provider: args.proxyNode, protect: true, retainOnDelete: true },
+      );
+    }
 
     // --- Docker API access: the socket proxy, alone on an internal overlay with Traefik ----------
     // Internal: no gateway, no route out. Not attachable: no standalone container can join it.
@@ -100,7 +108,7 @@ export class ProxyStack extends pulumi.ComponentResource {
     );
 
     const labels = identityLabels(PROXY_STACK, "proxy");
-    const dnsToken = hashedSecret("proxy-dns-token", { prefix: PROXY_STACK, purpose: "cf_dns_token", content: args.acmeDnsApiToken, labels }, on);
+    const dnsToken = acme && args.acmeDnsApiToken !== undefined ? hashedSecret("proxy-dns-token", { prefix: PROXY_STACK, purpose: "cf_dns_token", content: args.acmeDnsApiToken, labels }, on) : undefined;
     if (settings.monitoring.enabled !== (args.metricsPassword !== undefined) || settings.monitoring.enabled !== (args.metricsNetworkId !== undefined)) {
       throw new Error("ProxyStack: the metrics password and network come with monitoring, and only with it");
     }
@@ -114,15 +122,16 @@ export class ProxyStack extends pulumi.ComponentResource {
       "proxy-traefik",
       {
         name: PROXY_SERVICE,
-        labels: labelList(labels),
+        // The lab declaration (kestra-fleet:lab) rides on Traefik's service: the policy pack sees resources, not stack config.
+        labels: labelList(settings.lab ? { ...labels, [LABEL_LAB]: "true" } : labels),
         mode: { replicated: { replicas: 1 } },
         taskSpec: {
           containerSpec: {
             image: settings.images.traefik,
             args: traefikArgs(settings),
-            env: { CLOUDFLARE_DNS_API_TOKEN_FILE: DNS_TOKEN_SECRET_FILE },
-            mounts: [{ type: "volume", source: ACME_VOLUME, target: ACME_DIR }],
-            secrets: [secretMount(dnsToken, DNS_TOKEN_SECRET_FILE.replace("/run/secrets/", "")), ...metricsUsers],
+            ...(dnsToken ? { env: { CLOUDFLARE_DNS_API_TOKEN_FILE: DNS_TOKEN_SECRET_FILE } } : {}),
+            ...(acme ? { mounts: [{ type: "volume", source: ACME_VOLUME, target: ACME_DIR }] } : {}),
+            secrets: [...(dnsToken ? [secretMount(dnsToken, DNS_TOKEN_SECRET_FILE.replace("/run/secrets/", ""))] : []), ...metricsUsers],
             configs: [{ configId: dynamic.id, configName: dynamic.name, fileName: TRAEFIK_DYNAMIC_FILE, fileMode: 0o444 }],
             healthcheck: { tests: ["CMD", "traefik", "healthcheck", "--ping"], interval: "10s", timeout: "5s", retries: 3, startPeriod: "20s" },
             stopGracePeriod: "30s",
@@ -151,7 +160,7 @@ export class ProxyStack extends pulumi.ComponentResource {
         updateConfig: { order: "stop-first", parallelism: 1, failureAction: "rollback", monitor: "30s" },
         rollbackConfig: { order: "stop-first", parallelism: 1 },
       },
-      { ...on, dependsOn: [this.acmeVolume, this.socketProxy] },
+      { ...on, dependsOn: this.acmeVolume ? [this.acmeVolume, this.socketProxy] : [this.socketProxy] },
     );
 
     this.registerOutputs({ publicNetworkId: this.publicNetwork.id, service: this.service.name, socketProxy: this.socketProxy.name });

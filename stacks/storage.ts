@@ -13,11 +13,11 @@ import * as docker from "@pulumi/docker";
 import * as minio from "@pulumi/minio";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { Settings } from "../infra/config/schema";
+import { cloudflareOf, edgeOf, type Settings } from "../infra/config/schema";
 import { LABEL_ROLE, MINIO_ALIAS, MINIO_VOLUME, nodeLocalName, STORAGE_NETWORK, STORAGE_SERVICE, STORAGE_STACK, type TenantNames } from "../infra/naming";
 import { PLATFORM_RESOURCES, swarmResources } from "../infra/profiles";
 import { ingressRecords } from "../infra/render/access";
-import { identityLabels, labelList, storageAdminLabels } from "../infra/render/labels";
+import { edgeRouting, identityLabels, labelList, storageAdminLabels } from "../infra/render/labels";
 import { awsIamUserName, minioStorageBlock, OWN_BUCKET_POLICY, ownBucketPolicyDocument, s3StorageBlock, storagePolicyJson, tenantBucket, type StorageCredentials } from "../infra/render/storage";
 import { endpointSpec, hashedSecret, LOG_DRIVER, networkOptions, RESTART_POLICY, secretMount } from "./swarm";
 
@@ -42,7 +42,8 @@ export interface StorageStackArgs {
   /** Docker provider of the storage node (MinIO's volume). */
   storageNode?: docker.Provider;
   publicNetworkId: pulumi.Input<string>;
-  cloudflare: cloudflare.Provider;
+  /** Cloudflare's provider: the admin host's DNS-only record. Absent in a lab stack without Cloudflare (no record: the lab resolves the name itself). */
+  cloudflare?: cloudflare.Provider;
 }
 
 export class StorageStack extends pulumi.ComponentResource implements StorageBackend {
@@ -96,7 +97,7 @@ export class StorageStack extends pulumi.ComponentResource implements StorageBac
         "storage-minio",
         {
           name: STORAGE_SERVICE,
-          labels: labelList({ ...labels, ...storageAdminLabels(cfg.adminHost) }),
+          labels: labelList({ ...labels, ...storageAdminLabels(cfg.adminHost, edgeRouting(args.settings)) }),
           mode: { replicated: { replicas: 1 } },
           taskSpec: {
             containerSpec: {
@@ -128,12 +129,15 @@ export class StorageStack extends pulumi.ComponentResource implements StorageBac
         { ...on, dependsOn: [volume] },
       );
 
-      const adminDns = ingressRecords(args.settings.cloudflare.ingressAddresses).map(
+      const cloudflareProvider = args.cloudflare;
+      const lab = edgeOf(args.settings).provider === "none";
+      if (!lab && !cloudflareProvider) throw new Error("StorageStack: a stack behind Cloudflare needs the Cloudflare provider");
+      const adminDns = !cloudflareProvider ? [] : ingressRecords(cloudflareOf(args.settings).ingressAddresses).map(
         (record, i) =>
           new cloudflare.DnsRecord(
             `storage-admin-dns-${i}`,
             {
-              zoneId: args.settings.cloudflare.zoneId,
+              zoneId: cloudflareOf(args.settings).zoneId,
               name: cfg.adminHost,
               ...record,
               ttl: 1,
@@ -141,7 +145,7 @@ export class StorageStack extends pulumi.ComponentResource implements StorageBac
               proxied: false,
               comment: "kestra-fleet: MinIO admin API (allow-listed in Traefik)",
             },
-            { parent: this, provider: args.cloudflare },
+            { parent: this, provider: cloudflareProvider },
           ),
       );
 
@@ -154,6 +158,9 @@ export class StorageStack extends pulumi.ComponentResource implements StorageBac
           minioRegion: "us-east-1",
           minioUser: pulumi.secret(rootUser.result),
           minioPassword: pulumi.secret(rootPassword.result),
+          // A lab stack without Cloudflare has no ACME: Traefik answers with its self-signed default
+          // certificate, which the provider cannot verify (TLS is still used). Never set otherwise.
+          ...(lab ? { minioInsecure: true } : {}),
         },
         { parent: this },
       );

@@ -10,13 +10,13 @@ import * as docker from "@pulumi/docker";
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { GitCredential, Settings } from "../infra/config/schema";
+import { edgeOf, type GitCredential, type Settings } from "../infra/config/schema";
 import { KESTRA_MANAGEMENT_PORT, LABEL_ROLE, LABEL_TENANT, pgVolumeLogicalName, POSTGRES_ALIAS, tenantHost, tenantNames, tenantUrl, type ServiceRole, type TenantNames } from "../infra/naming";
 import { javaOpts, PROFILES, swarmResources, type ServiceResources } from "../infra/profiles";
 import { ENTRYPOINT_PATH, SECRET_FILE_PREFIX } from "../infra/render/entrypoint";
 import { FLOW_DIR, FLOW_MOUNT, gitSecretNames, gitSyncEnv, gitSyncOf, renderGitSyncFlow } from "../infra/render/flow";
 import { renderKestraConfig, tenantKestraConfigInput } from "../infra/render/kestra-config";
-import { identityLabels, labelList, tenantWebLabels, type Labels } from "../infra/render/labels";
+import { edgeRouting, identityLabels, labelList, tenantWebLabels, type Labels } from "../infra/render/labels";
 import { postgresDataTarget, postgresHealthcheck, postgresMajor } from "../infra/render/postgres";
 import type { Tenant } from "../infra/tenants/schema";
 import { escrowPlaintext } from "../infra/render/backup";
@@ -41,7 +41,8 @@ export interface TenantStackArgs {
   dataNode?: docker.Provider;
   publicNetworkId: pulumi.Input<string>;
   storage: StorageBackend;
-  cloudflare: cloudflare.Provider;
+  /** Cloudflare's provider: the tenant's edge (DNS, Access). Absent in a lab stack without Cloudflare: no edge. */
+  cloudflare?: cloudflare.Provider;
   flowTemplate: string;
   /** The Kestra entry-point wrapper every tenant's Kestra mounts (one Swarm config: stacks/kestra-shared.ts). */
   kestraEntrypoint: docker.ServiceConfig;
@@ -60,8 +61,8 @@ export interface TenantMonitoring {
   scrapePassword: pulumi.Output<string>;
   /** The stack's netrc secret for the health check (shared by every tenant: see README "Monitoring"). */
   managementNetrc: docker.Secret;
-  /** The external probe's Access policy, added to the tenant's Access application. */
-  probePolicyId: pulumi.Input<string>;
+  /** The external probe's Access policy, added to the tenant's Access application (absent without Cloudflare). */
+  probePolicyId?: pulumi.Input<string>;
 }
 
 export class TenantStack extends pulumi.ComponentResource {
@@ -73,7 +74,7 @@ export class TenantStack extends pulumi.ComponentResource {
   readonly encryptionKey: pulumi.Output<string>;
   readonly bucket: pulumi.Output<string>;
   readonly services: Record<string, pulumi.Output<string>> = {};
-  /** Absent when the tenant is offboarded (no DNS, no Access). */
+  /** Absent when the tenant is offboarded (no DNS, no Access), and in a lab stack without Cloudflare. */
   readonly edge?: TenantEdge;
   readonly backup: TenantBackup;
 
@@ -319,7 +320,7 @@ export class TenantStack extends pulumi.ComponentResource {
       res: profile.web,
       replicas: 1,
       networks: [{ id: privateNetwork.id }, { id: args.publicNetworkId }],
-      labels: tenantWebLabels(n.router, host),
+      labels: tenantWebLabels(n.router, host, edgeRouting(settings)),
       order: "start-first",
     });
     const backendArgs = ["server", "standalone", "--config", KESTRA_CONFIG_PATH, "--worker-thread", String(profile.workerThreads)];
@@ -350,7 +351,11 @@ export class TenantStack extends pulumi.ComponentResource {
       this.services.worker = worker.name;
     }
 
-    this.edge = new TenantEdge(`${t}-edge`, { tenant, host, stack: args.stack, settings, cloudflare: args.cloudflare, probePolicyId: mon?.probePolicyId }, { parent: this });
+    if (args.cloudflare) {
+      this.edge = new TenantEdge(`${t}-edge`, { tenant, host, stack: args.stack, settings, cloudflare: args.cloudflare, probePolicyId: mon?.probePolicyId }, { parent: this });
+    } else if (edgeOf(settings).provider === "cloudflare") {
+      throw new Error(`TenantStack ${t}: a stack behind Cloudflare needs the Cloudflare provider`);
+    }
 
     this.registerOutputs({
       url: this.url,
@@ -359,7 +364,7 @@ export class TenantStack extends pulumi.ComponentResource {
       encryptionKey: this.encryptionKey,
       bucket: this.bucket,
       services: this.services,
-      accessApplicationId: this.edge.application.id,
+      accessApplicationId: this.edge?.application.id,
       status: tenant.status,
     });
   }

@@ -11,7 +11,7 @@ import { isMap } from "yaml";
 import type { Diagnostic } from "../diagnostics";
 import { positionOf, PARSE_OPTIONS, readYamlFile, type PathSegment, type YamlSource } from "../yaml-source";
 import { textProblems } from "../safe-text";
-import { needsAlertSecret, SECRET_KEYS, SecretsSchema, SettingsSchema, SETTINGS_KEYS, type Secrets, type Settings } from "./schema";
+import { CLOUDFLARE_SECRET_KEYS, needsAlertSecret, SECRET_KEYS, SecretsSchema, SettingsSchema, SETTINGS_KEYS, type Secrets, type Settings } from "./schema";
 import { closest } from "../diagnostics";
 import { schemaKeysAt } from "../schema-keys";
 
@@ -253,18 +253,19 @@ export function loadConfig(source: ConfigSource): { config?: LoadedConfig; error
   }
 
   const secretInput: Record<string, unknown> = { ...secretValues };
+  // Cloudflare's tokens are needed behind Cloudflare only (a lab stack may leave it out: edge.provider none).
+  const cloudflare = parsed.success ? parsed.data.edge.provider === "cloudflare" : !(isRecord(plain.edge) && plain.edge.provider === "none");
   // Credentials the real run needs that the stack file does not hold (reported by the offline plan).
   const missing: string[] = [];
   if (source.offline) {
-    for (const key of ["cloudflareApiToken", "acmeDnsApiToken"] as const) if (!(key in secretInput)) missing.push(key);
+    if (cloudflare) for (const key of CLOUDFLARE_SECRET_KEYS) if (!(key in secretInput)) missing.push(key);
     if (parsed.success && parsed.data.managedPostgres && !("managedPostgresPassword" in secretInput)) missing.push("managedPostgresPassword");
     if (parsed.success && needsAlertSecret(parsed.data) && !("alertReceiverSecret" in secretInput)) missing.push("alertReceiverSecret");
     if (!("backupEscrowPassphrase" in secretInput)) missing.push("backupEscrowPassphrase");
     if (parsed.success && parsed.data.backup.target.provider === "minio") {
       for (const key of ["backupTargetUser", "backupTargetPassword"] as const) if (!(key in secretInput)) missing.push(key);
     }
-    secretInput.cloudflareApiToken ??= placeholder("cloudflareApiToken");
-    secretInput.acmeDnsApiToken ??= placeholder("acmeDnsApiToken");
+    if (cloudflare) for (const key of CLOUDFLARE_SECRET_KEYS) secretInput[key] ??= placeholder(key);
     if (parsed.success && parsed.data.managedPostgres) secretInput.managedPostgresPassword ??= placeholder("managedPostgresPassword");
     if (parsed.success && needsAlertSecret(parsed.data)) secretInput.alertReceiverSecret ??= placeholder("alertReceiverSecret");
     secretInput.backupEscrowPassphrase ??= placeholder("backupEscrowPassphrase");
@@ -274,6 +275,11 @@ export function loadConfig(source: ConfigSource): { config?: LoadedConfig; error
     }
   }
   const secrets = SecretsSchema.safeParse(secretInput, PARSE_OPTIONS);
+  if (cloudflare) {
+    for (const key of CLOUDFLARE_SECRET_KEYS) {
+      if (secretInput[key] === undefined) errors.push({ ...locate(key), message: `is required: set it with \`${setSecretCommand(key)} …\`` });
+    }
+  }
   if (!secrets.success) {
     for (const issue of secrets.error.issues) {
       const [key, ...rest] = issue.path.filter((s): s is PathSegment => typeof s !== "symbol");

@@ -135,6 +135,29 @@ export const SettingsSchema = z
     allowPlaceholderValues: z.boolean().default(false),
     /** Declared when Cloudflare Advanced Certificate Manager covers second-level names. */
     advancedCertificate: z.boolean().default(false),
+    /**
+     * Declares a lab stack: a throwaway fleet (the end-to-end suite's) that never serves clients. Only a
+     * lab stack may leave Cloudflare out (`edge.provider: none`); its Traefik service carries the label
+     * kestra-fleet.lab=true, which the policy pack reads (README, Lab stacks). Never on prod.
+     */
+    lab: z.boolean().default(false),
+    /**
+     * What stands in front of Traefik. `cloudflare` (the default): proxied DNS records, an Access
+     * application per tenant host, Traefik admitting Cloudflare's ranges only, ACME over Cloudflare's DNS.
+     * `none` (lab stacks only): no Cloudflare resource or provider at all; Traefik admits `allowList`
+     * only and serves its own self-signed default certificate.
+     */
+    edge: z
+      .discriminatedUnion("provider", [
+        z.strictObject({ provider: z.literal("cloudflare") }),
+        z.strictObject({
+          provider: z.literal("none"),
+          /** Source addresses Traefik admits to every routed host (the lab's clients), instead of Cloudflare's ranges. */
+          allowList: z.array(cidr()).min(1),
+        }),
+      ])
+      .default({ provider: "cloudflare" }),
+    /** Required with edge.provider cloudflare (the default); refused with none. */
     cloudflare: z.strictObject({
       accountId: hex32("account id"),
       zoneId: hex32("zone id"),
@@ -148,7 +171,7 @@ export const SettingsSchema = z
       /** Cloudflare's published IP ranges (https://www.cloudflare.com/ips/): origin lock and trusted proxies. */
       originRanges: z.array(cidr()).min(1),
       sessionDuration: duration().default("24h"),
-    }),
+    }).optional(),
     images: z.strictObject({
       kestra: kestraImage(),
       postgres: postgresImage(),
@@ -307,15 +330,28 @@ export const SettingsSchema = z
         if (!sized.includes(node)) ctx.addIssue({ code: "custom", path: ["capacity", "nodes"], message: `has no entry for node "${node}" of swarm.nodes: list every Swarm node with its cpus, memoryGb, diskGb and monthlyCost` });
       }
     }
-    const zone = s.cloudflare.zone;
+    if (s.edge.provider === "cloudflare" && !s.cloudflare) {
+      ctx.addIssue({ code: "custom", path: ["cloudflare"], message: "is required with edge.provider cloudflare (the default): the account, zone, ingress addresses, admins and origin ranges" });
+    }
+    if (s.edge.provider === "none") {
+      if (!s.lab) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["edge", "provider"],
+          message: "none leaves Cloudflare out (no DNS records, no Access: every tenant's Kestra would answer anyone on edge.allowList): only a lab stack may; declare it with kestra-fleet:lab: true, or use provider cloudflare (README, Lab stacks)",
+        });
+      }
+      if (s.cloudflare) ctx.addIssue({ code: "custom", path: ["cloudflare"], message: "is not used with edge.provider none: remove it" });
+    }
+    const zone = s.cloudflare?.zone;
     if (s.monitoring.enabled) {
       if (s.monitoring.node) need(s.monitoring.node, ["monitoring", "node"], "node");
       if (!s.monitoring.alerts) {
         ctx.addIssue({ code: "custom", path: ["monitoring", "alerts"], message: "is required while monitoring is on (the default): { receiver: webhook } or { receiver: email, to, from, smarthost }; or set monitoring.enabled: false" });
       }
       if (!s.monitoring.grafanaHost) {
-        ctx.addIssue({ code: "custom", path: ["monitoring", "grafanaHost"], message: `is required while monitoring is on (the default): Grafana's host, e.g. grafana.${zone}; or set monitoring.enabled: false` });
-      } else if (!s.monitoring.grafanaHost.endsWith(`.${zone}`)) {
+        ctx.addIssue({ code: "custom", path: ["monitoring", "grafanaHost"], message: `is required while monitoring is on (the default): Grafana's host, e.g. grafana.${zone ?? "example.com"}; or set monitoring.enabled: false` });
+      } else if (zone && !s.monitoring.grafanaHost.endsWith(`.${zone}`)) {
         ctx.addIssue({ code: "custom", path: ["monitoring", "grafanaHost"], message: `is outside the Cloudflare zone ${zone}` });
       }
       for (const key of MONITORING_IMAGES) {
@@ -323,7 +359,7 @@ export const SettingsSchema = z
       }
     }
     const sample = s.hostPattern.split("{tenant}").join("tenant");
-    if (!(sample === zone || sample.endsWith(`.${zone}`))) {
+    if (zone && !(sample === zone || sample.endsWith(`.${zone}`))) {
       ctx.addIssue({ code: "custom", path: ["hostPattern"], message: `gives hosts outside the Cloudflare zone ${zone}` });
     }
     const bt = s.backup.target;
@@ -333,12 +369,33 @@ export const SettingsSchema = z
     if (s.storage.provider === "aws" && bt.provider === "aws" && s.storage.aws && bt.bucket.startsWith(`${s.storage.aws.bucketPrefix}kestra-`)) {
       ctx.addIssue({ code: "custom", path: ["backup", "target", "bucket"], message: "looks like a tenant bucket name: use a dedicated backup bucket" });
     }
-    if (s.storage.minio && !(s.storage.minio.adminHost.endsWith(`.${zone}`))) {
+    if (zone && s.storage.minio && !(s.storage.minio.adminHost.endsWith(`.${zone}`))) {
       ctx.addIssue({ code: "custom", path: ["storage", "minio", "adminHost"], message: `is outside the Cloudflare zone ${zone}` });
     }
   });
 
 export type Settings = z.output<typeof SettingsSchema>;
+export type CloudflareSettings = NonNullable<Settings["cloudflare"]>;
+
+/** The stack's edge, with what it needs: Cloudflare's settings, or a lab stack's allow-list. */
+export type Edge = { provider: "cloudflare"; cloudflare: CloudflareSettings } | { provider: "none"; allowList: string[] };
+
+/** The validated edge of a stack (the schema guarantees the Cloudflare block with provider cloudflare). */
+export function edgeOf(settings: Settings): Edge {
+  if (settings.edge.provider === "none") {
+    if (!settings.lab) throw new Error("edge.provider none on a stack not declared lab (kestra-fleet:lab: true)");
+    return { provider: "none", allowList: settings.edge.allowList };
+  }
+  if (!settings.cloudflare) throw new Error("edge.provider cloudflare without kestra-fleet:cloudflare");
+  return { provider: "cloudflare", cloudflare: settings.cloudflare };
+}
+
+/** Cloudflare's settings; throws on a stack that leaves Cloudflare out (call it only on Cloudflare paths). */
+export function cloudflareOf(settings: Settings): CloudflareSettings {
+  const edge = edgeOf(settings);
+  if (edge.provider !== "cloudflare") throw new Error("this stack leaves Cloudflare out (edge.provider none)");
+  return edge.cloudflare;
+}
 export type BackupSettings = Settings["backup"];
 
 /** Images the monitoring stack needs. */
@@ -354,10 +411,10 @@ export const GitCredentialSchema = z.strictObject({
 export type GitCredential = z.output<typeof GitCredentialSchema>;
 
 export const SecretsSchema = z.strictObject({
-  /** Cloudflare API token of the Pulumi provider: DNS edit, Access apps and policies, service tokens. */
-  cloudflareApiToken: z.string().min(1),
-  /** Cloudflare token Traefik uses for the ACME DNS challenge (Zone:Read, DNS:Edit on the zone). */
-  acmeDnsApiToken: z.string().min(1),
+  /** Cloudflare API token of the Pulumi provider: DNS edit, Access apps and policies, service tokens (required with edge.provider cloudflare). */
+  cloudflareApiToken: z.string().min(1).optional(),
+  /** Cloudflare token Traefik uses for the ACME DNS challenge (Zone:Read, DNS:Edit on the zone; required with edge.provider cloudflare). */
+  acmeDnsApiToken: z.string().min(1).optional(),
   /** Per tenant git credentials: { <tenant>: { token, username? } | { sshKey, passphrase? } }. */
   gitCredentials: z.record(z.string(), GitCredentialSchema).default({}),
   /** Password of managedPostgres.username. */
@@ -371,6 +428,9 @@ export const SecretsSchema = z.strictObject({
   backupTargetPassword: z.string().min(1).optional(),
 });
 export type Secrets = z.output<typeof SecretsSchema>;
+
+/** The secrets a stack behind Cloudflare needs (and a lab stack without it does not). */
+export const CLOUDFLARE_SECRET_KEYS = ["cloudflareApiToken", "acmeDnsApiToken"] as const;
 
 export const SECRET_KEYS = [
   "cloudflareApiToken",

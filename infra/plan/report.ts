@@ -7,7 +7,8 @@ import { accessIncludes, webhookDestinations } from "../render/access";
 import { gitSyncEnv, gitSyncOf, readFlowTemplate, renderGitSyncFlow } from "../render/flow";
 import { renderKestraConfig, tenantKestraConfigInput } from "../render/kestra-config";
 import { SCRAPE_USER } from "../render/monitoring";
-import { tenantWebLabels } from "../render/labels";
+import { edgeRouting, tenantWebLabels } from "../render/labels";
+import { edgeOf } from "../config/schema";
 import { storagePolicyDocument, tenantBucket, tenantStorageBlock } from "../render/storage";
 import { formatCapacity } from "./capacity-report";
 import { composeFor, swarmStacks } from "./compose";
@@ -110,20 +111,24 @@ export function writeArtifacts(dir: string, plan: Plan, inputs: FleetInputs, sho
       write(path.join(out, "git-sync.env"), Object.entries(gitSyncEnv(sync)).map(([k, v]) => `${k}=${v}`).join("\n"));
     }
     write(path.join(out, "storage-policy.json"), JSON.stringify(storagePolicyDocument(tenantBucket(inputs.settings, tenant.name)), null, 2));
-    write(path.join(out, "traefik-labels.json"), JSON.stringify(tenantWebLabels(n.router, host), null, 2));
-    write(
-      path.join(out, "access.json"),
-      JSON.stringify(
-        {
-          host,
-          allow: accessIncludes(tenant, inputs.settings.cloudflare.admins),
-          serviceToken: tenant.access.serviceToken,
-          webhookBypass: tenant.access.webhooks === "public" ? webhookDestinations(host) : [],
-        },
-        null,
-        2,
-      ),
-    );
+    write(path.join(out, "traefik-labels.json"), JSON.stringify(tenantWebLabels(n.router, host, edgeRouting(inputs.settings)), null, 2));
+    // Access rules exist only behind Cloudflare (a lab stack without it has none).
+    const edge = edgeOf(inputs.settings);
+    if (edge.provider === "cloudflare") {
+      write(
+        path.join(out, "access.json"),
+        JSON.stringify(
+          {
+            host,
+            allow: accessIncludes(tenant, edge.cloudflare.admins),
+            serviceToken: tenant.access.serviceToken,
+            webhookBypass: tenant.access.webhooks === "public" ? webhookDestinations(host) : [],
+          },
+          null,
+          2,
+        ),
+      );
+    }
   }
   for (const stack of swarmStacks(plan).filter((s) => !s.startsWith("kestra_"))) write(path.join(dir, `${stack}.yml`), composeFor(plan, stack));
   return written;

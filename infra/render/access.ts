@@ -1,12 +1,12 @@
 /** Cloudflare Access rules of a tenant: who is let in, and which paths bypass. Pure. */
-import type { Settings } from "../config/schema";
+import type { CloudflareSettings } from "../config/schema";
 import type { Tenant } from "../tenants/schema";
 import { WEBHOOK_PATHS } from "../naming";
 
 export type Include = { email: { email: string } } | { emailDomain: { domain: string } } | { group: { id: string } };
 
 /** Exactly the tenant's identities plus the platform admins, de-duplicated, in a stable order. */
-export function accessIncludes(tenant: Tenant, admins: Settings["cloudflare"]["admins"]): Include[] {
+export function accessIncludes(tenant: Tenant, admins: CloudflareSettings["admins"]): Include[] {
   const emails = uniq([...tenant.access.emails, ...admins.emails].map((e) => e.toLowerCase()));
   const domains = uniq([...tenant.access.emailDomains, ...admins.emailDomains]);
   const groups = uniq([...tenant.access.groups, ...admins.groups].map((g) => g.toLowerCase()));

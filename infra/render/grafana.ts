@@ -7,8 +7,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
-import { GRAFANA_PORT, MONITORING_NETWORK, ORIGIN_LOCK_MIDDLEWARE, PROMETHEUS_PORT, PROMETHEUS_SERVICE } from "../naming";
-import { routerLabels, type Labels } from "./labels";
+import { GRAFANA_PORT, MONITORING_NETWORK, PROMETHEUS_PORT, PROMETHEUS_SERVICE } from "../naming";
+import { CLOUDFLARE_ROUTING, routerLabels, type EdgeRouting, type Labels } from "./labels";
 
 export const GRAFANA_DATASOURCE_UID = "prometheus";
 export const GRAFANA_DATA_DIR = "/var/lib/grafana";
@@ -61,9 +61,9 @@ export function grafanaEnv(host: string): Record<string, string> {
 }
 
 /**
- * Grafana's router: TLS on websecure, Cloudflare-only like a tenant, reached by Traefik on the
+ * Grafana's router: TLS on websecure, Cloudflare-only like a tenant (a lab stack: its allow-list), reached by Traefik on the
  * monitoring network (Grafana is on no other).
  */
-export function grafanaLabels(host: string): Labels {
-  return { ...routerLabels("platform-grafana", host, GRAFANA_PORT, ORIGIN_LOCK_MIDDLEWARE), "traefik.swarm.network": MONITORING_NETWORK };
+export function grafanaLabels(host: string, routing: EdgeRouting = CLOUDFLARE_ROUTING): Labels {
+  return { ...routerLabels("platform-grafana", host, GRAFANA_PORT, routing.originLock, routing.certResolver), "traefik.swarm.network": MONITORING_NETWORK };
 }

@@ -2,6 +2,7 @@
  * Service labels: the stack/tenant/role labels every service carries, and Traefik's router labels
  * for the services that are routed. Pure.
  */
+import { edgeOf, type Settings } from "../config/schema";
 import {
   CERT_RESOLVER,
   ENTRYPOINT_WEBSECURE,
@@ -9,6 +10,7 @@ import {
   LABEL_ROLE,
   LABEL_STACK,
   LABEL_TENANT,
+  LAB_ORIGIN_MIDDLEWARE,
   ORIGIN_LOCK_MIDDLEWARE,
   PUBLIC_NETWORK,
   STORAGE_ADMIN_MIDDLEWARE,
@@ -21,15 +23,31 @@ export function identityLabels(stack: string, role: ServiceRole, tenant?: string
   return tenant ? { [LABEL_STACK]: stack, [LABEL_TENANT]: tenant, [LABEL_ROLE]: role } : { [LABEL_STACK]: stack, [LABEL_ROLE]: role };
 }
 
-/** Router labels of a routed service: one router, TLS on websecure, behind the given middleware. */
-export function routerLabels(router: string, host: string, port: number, middleware: string): Labels {
+/**
+ * How routed hosts are reached: the origin-lock middleware and the certificate resolver. Behind
+ * Cloudflare: `cloudflare-only` and ACME (Let's Encrypt over Cloudflare's DNS). A lab stack without
+ * Cloudflare: its allow-list, and no resolver (Traefik's self-signed default certificate).
+ */
+export interface EdgeRouting {
+  originLock: string;
+  certResolver?: string;
+}
+export const CLOUDFLARE_ROUTING: EdgeRouting = { originLock: ORIGIN_LOCK_MIDDLEWARE, certResolver: CERT_RESOLVER };
+export const LAB_ROUTING: EdgeRouting = { originLock: LAB_ORIGIN_MIDDLEWARE };
+
+export function edgeRouting(settings: Settings): EdgeRouting {
+  return edgeOf(settings).provider === "cloudflare" ? CLOUDFLARE_ROUTING : LAB_ROUTING;
+}
+
+/** Router labels of a routed service: one router, TLS on websecure, behind the given middleware, certificates from `certResolver` (none: Traefik's default certificate). */
+export function routerLabels(router: string, host: string, port: number, middleware: string, certResolver: string | undefined): Labels {
   const r = `traefik.http.routers.${router}`;
   return {
     "traefik.enable": "true",
     [`${r}.rule`]: `Host(\`${host}\`)`,
     [`${r}.entrypoints`]: ENTRYPOINT_WEBSECURE,
     [`${r}.tls`]: "true",
-    [`${r}.tls.certresolver`]: CERT_RESOLVER,
+    ...(certResolver ? { [`${r}.tls.certresolver`]: certResolver } : {}),
     [`${r}.middlewares`]: middleware,
     [`${r}.service`]: router,
     [`traefik.http.services.${router}.loadbalancer.server.port`]: String(port),
@@ -37,14 +55,14 @@ export function routerLabels(router: string, host: string, port: number, middlew
   };
 }
 
-/** A tenant's Kestra web service: API + UI on 8080, only through Cloudflare. */
-export function tenantWebLabels(router: string, host: string): Labels {
-  return routerLabels(router, host, KESTRA_HTTP_PORT, ORIGIN_LOCK_MIDDLEWARE);
+/** A tenant's Kestra web service: API + UI on 8080, only through Cloudflare (a lab stack: only from its allow-list). */
+export function tenantWebLabels(router: string, host: string, routing: EdgeRouting = CLOUDFLARE_ROUTING): Labels {
+  return routerLabels(router, host, KESTRA_HTTP_PORT, routing.originLock, routing.certResolver);
 }
 
 /** MinIO's S3/admin API for the Pulumi provider: DNS-only host, operators' addresses only. */
-export function storageAdminLabels(host: string): Labels {
-  return routerLabels("platform-storage-admin", host, 9000, STORAGE_ADMIN_MIDDLEWARE);
+export function storageAdminLabels(host: string, routing: EdgeRouting = CLOUDFLARE_ROUTING): Labels {
+  return routerLabels("platform-storage-admin", host, 9000, STORAGE_ADMIN_MIDDLEWARE, routing.certResolver);
 }
 
 /** Docker provider's label list, sorted by key so plans are stable. */

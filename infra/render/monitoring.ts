@@ -216,6 +216,34 @@ export function renderBlackboxConfig(clientId: string, clientSecret: string): st
   );
 }
 
+/**
+ * The same probe in a lab stack without Cloudflare (`edge.provider: none`): no Access in front, so
+ * no service token headers; the lab's Traefik serves its self-signed default certificate, so the
+ * probe checks TLS is there (`fail_if_not_ssl`) but not who signed it. Holds no secret; it stays a
+ * Swarm secret like the Cloudflare variant (one mount, one shape).
+ */
+export function renderLabBlackboxConfig(): string {
+  return (
+    "# Rendered by kestra-fleet: do not edit. Lab stack without Cloudflare: no Access headers, self-signed certificate accepted.\n" +
+    stringify({
+      modules: {
+        [PROBE_MODULE]: {
+          prober: "http",
+          timeout: "15s",
+          http: {
+            method: "GET",
+            valid_status_codes: [200],
+            follow_redirects: false,
+            fail_if_not_ssl: true,
+            preferred_ip_protocol: "ip4",
+            tls_config: { insecure_skip_verify: true },
+          },
+        },
+      },
+    })
+  );
+}
+
 export function prometheusConfigObject(stack: string): Record<string, unknown> {
   return {
     global: { scrape_interval: "30s", scrape_timeout: "10s", evaluation_interval: "30s", external_labels: { fleet_stack: stack } },

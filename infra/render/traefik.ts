@@ -1,11 +1,13 @@
 /**
  * Traefik's static configuration (command-line arguments) and its dynamic file (middlewares).
- * Pure. TLS: ACME with Cloudflare's DNS challenge from the single Traefik instance (see README).
+ * Pure. TLS: ACME with Cloudflare's DNS challenge from the single Traefik instance (see README); a lab
+ * stack without Cloudflare (`edge.provider: none`) has no resolver and serves Traefik's self-signed
+ * default certificate, trusts no forwarded headers and admits its `edge.allowList` only.
  */
 import { createHash } from "crypto";
 import { stringify } from "yaml";
-import type { Settings } from "../config/schema";
-import { CERT_RESOLVER, ENTRYPOINT_METRICS, ENTRYPOINT_WEB, ENTRYPOINT_WEBSECURE, PUBLIC_NETWORK, TRAEFIK_METRICS_PORT, TRAEFIK_METRICS_USERS_FILE } from "../naming";
+import { edgeOf, type Settings } from "../config/schema";
+import { CERT_RESOLVER, ENTRYPOINT_METRICS, LAB_ORIGIN_MIDDLEWARE, ORIGIN_LOCK_MIDDLEWARE, ENTRYPOINT_WEB, ENTRYPOINT_WEBSECURE, PUBLIC_NETWORK, TRAEFIK_METRICS_PORT, TRAEFIK_METRICS_USERS_FILE } from "../naming";
 import { SOCKET_PROXY_ENDPOINT } from "./socket-proxy";
 
 export const TRAEFIK_DYNAMIC_FILE = "/etc/traefik/dynamic.yml";
@@ -14,7 +16,10 @@ export const ACME_STORAGE = `${ACME_DIR}/acme.json`;
 export const DNS_TOKEN_SECRET_FILE = "/run/secrets/cloudflare_dns_api_token";
 
 export function traefikArgs(settings: Settings): string[] {
-  const trusted = settings.cloudflare.originRanges.join(",");
+  const edge = edgeOf(settings);
+  // Behind Cloudflare: its ranges are the only peers whose X-Forwarded-For is believed. A lab stack
+  // without Cloudflare has no proxy in front: no forwarded header is trusted (Traefik's default).
+  const trusted = edge.provider === "cloudflare" ? edge.cloudflare.originRanges.join(",") : undefined;
   return [
     "--global.checkNewVersion=false",
     "--global.sendAnonymousUsage=false",
@@ -37,14 +42,18 @@ export function traefikArgs(settings: Settings): string[] {
     `--entryPoints.${ENTRYPOINT_WEB}.http.redirections.entryPoint.to=${ENTRYPOINT_WEBSECURE}`,
     `--entryPoints.${ENTRYPOINT_WEB}.http.redirections.entryPoint.scheme=https`,
     `--entryPoints.${ENTRYPOINT_WEB}.http.redirections.entryPoint.permanent=true`,
-    `--entryPoints.${ENTRYPOINT_WEB}.forwardedHeaders.trustedIPs=${trusted}`,
+    ...(trusted ? [`--entryPoints.${ENTRYPOINT_WEB}.forwardedHeaders.trustedIPs=${trusted}`] : []),
     `--entryPoints.${ENTRYPOINT_WEBSECURE}.address=:443`,
-    `--entryPoints.${ENTRYPOINT_WEBSECURE}.forwardedHeaders.trustedIPs=${trusted}`,
-    `--certificatesResolvers.${CERT_RESOLVER}.acme.email=${settings.proxy.acmeEmail}`,
-    `--certificatesResolvers.${CERT_RESOLVER}.acme.storage=${ACME_STORAGE}`,
-    `--certificatesResolvers.${CERT_RESOLVER}.acme.caServer=${settings.proxy.acmeCaServer}`,
-    `--certificatesResolvers.${CERT_RESOLVER}.acme.dnsChallenge.provider=cloudflare`,
-    `--certificatesResolvers.${CERT_RESOLVER}.acme.dnsChallenge.resolvers=1.1.1.1:53,1.0.0.1:53`,
+    ...(trusted ? [`--entryPoints.${ENTRYPOINT_WEBSECURE}.forwardedHeaders.trustedIPs=${trusted}`] : []),
+    ...(edge.provider === "cloudflare"
+      ? [
+          `--certificatesResolvers.${CERT_RESOLVER}.acme.email=${settings.proxy.acmeEmail}`,
+          `--certificatesResolvers.${CERT_RESOLVER}.acme.storage=${ACME_STORAGE}`,
+          `--certificatesResolvers.${CERT_RESOLVER}.acme.caServer=${settings.proxy.acmeCaServer}`,
+          `--certificatesResolvers.${CERT_RESOLVER}.acme.dnsChallenge.provider=cloudflare`,
+          `--certificatesResolvers.${CERT_RESOLVER}.acme.dnsChallenge.resolvers=1.1.1.1:53,1.0.0.1:53`,
+        ]
+      : []),
     ...(settings.monitoring.enabled ? traefikMetricsArgs() : []),
   ];
 }
@@ -88,16 +97,22 @@ export function traefikMetricsUsers(password: string): string {
 }
 
 /**
- * Middlewares: `cloudflare-only` admits only Cloudflare's edge (the TCP peer, not a header), and
+ * Middlewares: `cloudflare-only` admits only Cloudflare's edge (the TCP peer, not a header), or in a
+ * lab stack without Cloudflare `lab-allowlist` admits its `edge.allowList` only; and
  * `storage-admin-allowlist` only the operators' and CI's addresses. With monitoring, the `metrics`
  * router serves `prometheus@internal` on the metrics entry point only, behind `metrics-allowlist`
  * (net_monitoring_proxy's subnet: Prometheus and Traefik only) and then `metrics-auth` (basic auth,
  * users from the secret file TRAEFIK_METRICS_USERS_FILE): no password in this file, a plain Swarm config.
  */
+/** A file-provider middleware's name in the dynamic file (labels name it with `@file`). */
+const fileName = (ref: string): string => ref.replace(/@file$/, "");
+
 export function traefikDynamicConfig(settings: Settings): string {
-  const middlewares: Record<string, unknown> = {
-    "cloudflare-only": { ipAllowList: { sourceRange: [...settings.cloudflare.originRanges] } },
-  };
+  const edge = edgeOf(settings);
+  const middlewares: Record<string, unknown> =
+    edge.provider === "cloudflare"
+      ? { [fileName(ORIGIN_LOCK_MIDDLEWARE)]: { ipAllowList: { sourceRange: [...edge.cloudflare.originRanges] } } }
+      : { [fileName(LAB_ORIGIN_MIDDLEWARE)]: { ipAllowList: { sourceRange: [...edge.allowList] } } };
   if (settings.storage.provider === "minio" && settings.storage.minio) {
     middlewares["storage-admin-allowlist"] = { ipAllowList: { sourceRange: [...settings.storage.minio.adminAllowList] } };
   }

@@ -1,5 +1,5 @@
-import { WEBHOOK_PATHS } from "../../infra/naming";
-import { TYPES, accessPoliciesOf, display, ofType, tenantHosts, type PolicyResource, type StackRule } from "../model";
+import { LAB_ORIGIN_MIDDLEWARE, WEBHOOK_PATHS } from "../../infra/naming";
+import { TYPES, accessPoliciesOf, commaList, display, isLabStack, ofType, routersOf, tenantHosts, type PolicyResource, type StackRule } from "../model";
 
 /** `host/api/v1/main/executions/webhook/*` or `host/api/v1/executions/webhook/*`. */
 export const isWebhookDomain = (d: string): boolean => WEBHOOK_PATHS.some((p) => d.endsWith(`${p}*`) && d.length > p.length + 1);
@@ -10,6 +10,17 @@ function domainsOf(app: PolicyResource): string[] {
   return [app.props.domain, ...destinations.map((d) => d?.uri)].filter((d): d is string => typeof d === "string" && d !== "").map((d) => d.toLowerCase());
 }
 
+/** Every host (or host/path) some Access application covers. */
+export function accessCoveredHosts(all: PolicyResource[]): Set<string> {
+  return new Set(ofType(all, TYPES.accessApp).flatMap(domainsOf));
+}
+
+/** Every router of the service uses the lab stack's origin lock (it has no Cloudflare in front). */
+const behindLabLock = (service: PolicyResource): boolean => {
+  const routers = [...routersOf(service).values()];
+  return routers.length > 0 && routers.every((r) => commaList(r.middlewares).includes(LAB_ORIGIN_MIDDLEWARE));
+};
+
 const includesEveryone = (p: PolicyResource): boolean =>
   (Array.isArray(p.props.includes) ? p.props.includes : []).some((i: Record<string, unknown> | undefined) => i != null && i.everyone !== undefined && i.everyone !== null);
 
@@ -18,7 +29,8 @@ const includesEveryone = (p: PolicyResource): boolean =>
  * services' router rules) has a DNS record, every such record is proxied (Access applies only to
  * proxied records), and an Access application covers the host. No policy lets everyone in: `everyone`
  * and `bypass` appear only in bypass policies attached only to applications on Kestra's webhook paths
- * (webhooks are anonymous and authorised by their key).
+ * (webhooks are anonymous and authorised by their key). In a lab stack (rule lab-stack), tenant hosts
+ * behind the lab origin lock have no Cloudflare edge by design and are not checked here.
  */
 export const edgeAccess: StackRule = {
   kind: "stack",
@@ -35,7 +47,9 @@ export const edgeAccess: StackRule = {
       recordsByName.set(key, [...(recordsByName.get(key) ?? []), d]);
     }
     const covered = new Set(apps.flatMap(domainsOf));
+    const lab = isLabStack(all);
     for (const { host, service } of tenantHosts(all)) {
+      if (lab && behindLabLock(service)) continue;
       const dns = recordsByName.get(host) ?? [];
       if (!dns.length) report(`tenant host ${host} of ${display(service)} has no DNS record: add a proxied cloudflare DnsRecord for it`, service.urn);
       for (const d of dns) {

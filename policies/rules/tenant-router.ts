@@ -1,9 +1,10 @@
-import { ENTRYPOINT_WEBSECURE, ORIGIN_LOCK_MIDDLEWARE, PUBLIC_NETWORK } from "../../infra/naming";
+import { ENTRYPOINT_WEBSECURE, LAB_ORIGIN_MIDDLEWARE, ORIGIN_LOCK_MIDDLEWARE, PUBLIC_NETWORK } from "../../infra/naming";
 import { commaList, display, hostsOfRule, isService, labelsOf, roleOf, routersOf, type ResourceRule } from "../model";
 
 /**
  * Rule 10: a tenant is reachable only over TLS and only through Cloudflare: every router of a tenant
- * web service uses the websecure entrypoint alone, TLS, and the origin-lock middleware, and names its
+ * web service uses the websecure entrypoint alone, TLS, and the origin-lock middleware (a lab stack's
+ * lab-allowlist, which rule lab-stack refuses on any other stack, counts as one), and names its
  * host (so the edge rule can check DNS and Access for it). Traefik must use the public network to
  * reach it (it sits on several networks).
  */
@@ -29,7 +30,8 @@ export const tenantRouter: ResourceRule = {
         report(`${where} uses entrypoints "${s.entrypoints ?? ""}": set traefik.http.routers.${name}.entrypoints=${ENTRYPOINT_WEBSECURE} only`);
       }
       if (s.tls !== "true") report(`${where} has no TLS: set traefik.http.routers.${name}.tls=true`);
-      if (!commaList(s.middlewares).includes(ORIGIN_LOCK_MIDDLEWARE)) {
+      const middlewares = commaList(s.middlewares);
+      if (!middlewares.includes(ORIGIN_LOCK_MIDDLEWARE) && !middlewares.includes(LAB_ORIGIN_MIDDLEWARE)) {
         report(`${where} does not use ${ORIGIN_LOCK_MIDDLEWARE}: requests that did not come through Cloudflare would reach it; add it to traefik.http.routers.${name}.middlewares`);
       }
       if (!hostsOfRule(s.rule ?? "").length) report(`${where} has no Host(\`...\`) rule: a tenant router names its host`);

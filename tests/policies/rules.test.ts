@@ -65,7 +65,7 @@ describe("baseline", () => {
       "pinned-images", "no-secret-env", "postgres-single-pinned", "traefik-labels-scope", "tenant-router",
       "storage-policy-scope", "edge-access", "network-isolation", "stack-integrity", "capacity", "file-env-secret",
       "cloudflare-limits", "swarm-objects-roll", "proxy-hardening", "runtime-tuning", "tenant-network-separation",
-      "docker-socket-reach", "backup-policy-scope", "capacity-headroom", "limits-fit-nodes", "own-bucket-users",
+      "docker-socket-reach", "backup-policy-scope", "capacity-headroom", "limits-fit-nodes", "own-bucket-users", "lab-stack",
     ]);
     expect(new Set(rules.map((r) => r.name)).size).toBe(rules.length);
     expect(rules.filter((r) => r.level === "advisory").map((r) => r.name)).toEqual(["cloudflare-limits", "runtime-tuning", "capacity-headroom"]);

@@ -49,7 +49,7 @@ describe("Traefik configuration", () => {
   it("redirects web to websecure permanently and trusts forwarded headers only from Cloudflare", () => {
     expect(args).toContain("--entryPoints.web.http.redirections.entryPoint.to=websecure");
     expect(args).toContain("--entryPoints.web.http.redirections.entryPoint.scheme=https");
-    expect(args).toContain(`--entryPoints.websecure.forwardedHeaders.trustedIPs=${settings.cloudflare.originRanges.join(",")}`);
+    expect(args).toContain(`--entryPoints.websecure.forwardedHeaders.trustedIPs=${settings.cloudflare!.originRanges.join(",")}`);
   });
   it("has no dashboard, has ping and an access log, and ACME over Cloudflare DNS", () => {
     expect(args).toContain("--api.dashboard=false");
@@ -60,7 +60,7 @@ describe("Traefik configuration", () => {
   });
   it("defines the origin lock from Cloudflare's ranges and the storage admin allow-list", () => {
     const dyn = parse(traefikDynamicConfig(settings));
-    expect(dyn.http.middlewares["cloudflare-only"]).toEqual({ ipAllowList: { sourceRange: settings.cloudflare.originRanges } });
+    expect(dyn.http.middlewares["cloudflare-only"]).toEqual({ ipAllowList: { sourceRange: settings.cloudflare!.originRanges } });
     expect(dyn.http.middlewares["storage-admin-allowlist"]).toEqual({ ipAllowList: { sourceRange: settings.storage.minio!.adminAllowList } });
   });
   it("serves metrics only through its own router on the metrics entry point, to net_monitoring_proxy's subnet only, then behind basic auth from the secret file", () => {
