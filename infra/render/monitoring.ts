@@ -216,7 +216,8 @@ export function renderBlackboxConfig(clientId: string, clientSecret: string): st
   );
 }
 
-export function prometheusConfigObject(stack: string): Record<string, unknown> {
+/** `proxyMetricsNetwork`: the Docker name of Traefik's metrics network (infra/render/metrics-network.ts proxyMetricsNetworkName). */
+export function prometheusConfigObject(stack: string, proxyMetricsNetwork: string = MONITORING_PROXY_NETWORK): Record<string, unknown> {
   return {
     global: { scrape_interval: "30s", scrape_timeout: "10s", evaluation_interval: "30s", external_labels: { fleet_stack: stack } },
     rule_files: [PROMETHEUS_RULES_FILE],
@@ -230,7 +231,7 @@ export function prometheusConfigObject(stack: string): Record<string, unknown> {
       // Traefik's metrics router answers only with its own credential (not the tenants' scrape
       // credential, which every tenant's Kestra holds): infra/render/traefik.ts.
       // Scraped on net_monitoring_proxy (Prometheus's and Traefik's alone), the only range the router admits.
-      swarmJob("traefik", "proxy", TRAEFIK_METRICS_PORT, { basic_auth: { username: TRAEFIK_METRICS_USER, password_file: TRAEFIK_METRICS_PASSWORD_FILE } }, [], MONITORING_PROXY_NETWORK),
+      swarmJob("traefik", "proxy", TRAEFIK_METRICS_PORT, { basic_auth: { username: TRAEFIK_METRICS_USER, password_file: TRAEFIK_METRICS_PASSWORD_FILE } }, [], proxyMetricsNetwork),
       swarmJob("node-exporter", "node-exporter", NODE_EXPORTER_PORT, {}, [{ source_labels: ["__meta_dockerswarm_node_hostname"], target_label: "instance" }]),
       swarmJob("cadvisor", "cadvisor", CADVISOR_PORT, { metric_relabel_configs: CADVISOR_METRIC_RELABEL }, [
         { source_labels: ["__meta_dockerswarm_node_hostname"], target_label: "instance" },
@@ -240,8 +241,8 @@ export function prometheusConfigObject(stack: string): Record<string, unknown> {
   };
 }
 
-export function renderPrometheusConfig(stack: string): string {
-  return "# Rendered by kestra-fleet: do not edit.\n" + stringify(prometheusConfigObject(stack), { lineWidth: 0 });
+export function renderPrometheusConfig(stack: string, proxyMetricsNetwork: string = MONITORING_PROXY_NETWORK): string {
+  return "# Rendered by kestra-fleet: do not edit.\n" + stringify(prometheusConfigObject(stack, proxyMetricsNetwork), { lineWidth: 0 });
 }
 
 export interface AlertRule {
