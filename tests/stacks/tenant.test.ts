@@ -72,7 +72,10 @@ describe("TenantStack services", () => {
     expect(spec(byName(plan, "acme-postgres")).placement.constraints).toEqual(["node.hostname == swarm-node-1"]);
     expect(s.containerSpec.env).toEqual({ POSTGRES_USER: "kestra_globex", POSTGRES_DB: "kestra_globex", POSTGRES_PASSWORD_FILE: "/run/secrets/postgres_password" });
     expect(s.containerSpec.secrets.map((x: any) => x.fileName)).toEqual(["/run/secrets/postgres_password"]);
-    expect(s.containerSpec.healthcheck.tests).toEqual(["CMD", "pg_isready", "-h", "127.0.0.1", "-U", "kestra_globex", "-d", "kestra_globex"]);
+    // The recovery-aware script (infra/render/postgres.ts; run against a real PostgreSQL in tests/infra/render/postgres-health.test.ts).
+    expect(s.containerSpec.healthcheck.tests[0]).toBe("CMD-SHELL");
+    expect(s.containerSpec.healthcheck.tests[1]).toContain("pg_isready -q -h 127.0.0.1 -U 'kestra_globex' -d 'kestra_globex'");
+    expect(s.containerSpec.healthcheck.startPeriod).toBe("120s");
     expect(s.containerSpec.stopGracePeriod).toBe("120s");
     expect(pg.inputs.updateConfig).toMatchObject({ order: "stop-first" });
     expect(s.networksAdvanceds[0].aliases).toEqual(["postgres"]);
