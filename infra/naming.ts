@@ -56,6 +56,8 @@ export const KESTRA_MANAGEMENT_PORT = 8081;
 export const LABEL_STACK = "com.docker.stack.namespace";
 export const LABEL_TENANT = "kestra-fleet.tenant";
 export const LABEL_ROLE = "kestra-fleet.role";
+/** A tenant's lifecycle status (active, suspended, offboarded) on its gateway and backup services: Prometheus relabels by it. */
+export const LABEL_STATUS = "kestra-fleet.status";
 
 export type ServiceRole =
   | "web"

@@ -84,8 +84,8 @@ export class TenantStack extends pulumi.ComponentResource {
     const t = n.logical;
     const profile = PROFILES[tenant.kestra.size];
     // Lifecycle: suspended runs every Kestra service at 0 replicas; offboarded declares no Kestra
-    // service, no DNS and no Access. Database, volume, bucket, credentials, keys and backups stay
-    // in every status (the random credentials stay in state, so reactivation reuses them).
+    // service, no DNS and no Access (its gateway, with monitoring, forwards the backup's metrics only).
+    // Database, volume, bucket, credentials, keys and backups stay in every status (the random credentials stay in state, so reactivation reuses them).
     const kestraRuns = tenant.status === "active";
     const kestraDeclared = tenant.status !== "offboarded";
     const on = { parent: this, provider: args.manager };
@@ -218,6 +218,16 @@ export class TenantStack extends pulumi.ComponentResource {
     this.services.backup = this.backup.service.name;
 
     if (!kestraDeclared) {
+      // The backup runs on: with monitoring, a gateway forwards its metrics (only those: no Kestra, no
+      // storage door), so its alerts keep working and BackupMetricsAbsent does not fire for nothing.
+      if (args.monitoring) {
+        const gateway = new TenantGateway(
+          `${t}-gateway`,
+          { names: n, settings, manager: args.manager, privateNetworkId: privateNetwork.id, monitoringNetworkId: args.monitoring.networkId, status: tenant.status },
+          { parent: this },
+        );
+        this.services.gateway = gateway.service.name;
+      }
       this.registerOutputs({ url: this.url, adminEmail: this.adminEmail, adminPassword: this.adminPassword, bucket: this.bucket, services: this.services, encryptionKey: this.encryptionKey, status: tenant.status });
       return;
     }
@@ -262,7 +272,7 @@ export class TenantStack extends pulumi.ComponentResource {
       args.storage.networkId || mon
         ? new TenantGateway(
             `${t}-gateway`,
-            { names: n, settings, manager: args.manager, privateNetworkId: privateNetwork.id, storageNetworkId: args.storage.networkId, monitoringNetworkId: mon?.networkId },
+            { names: n, settings, manager: args.manager, privateNetworkId: privateNetwork.id, storageNetworkId: args.storage.networkId, monitoringNetworkId: mon?.networkId, status: tenant.status },
             { parent: this },
           )
         : undefined;

@@ -18,6 +18,7 @@ import {
   CADVISOR_PORT,
   KESTRA_MANAGEMENT_PORT,
   LABEL_ROLE,
+  LABEL_STATUS,
   LABEL_TENANT,
   MONITORING_NETWORK,
   MONITORING_PROXY_NETWORK,
@@ -109,10 +110,18 @@ function swarmJob(job: string, role: ServiceRole, port: number, extra: Record<st
   };
 }
 
+/** Lifecycle statuses in which a tenant has no running Kestra (suspended: 0 replicas; offboarded: none). */
+export const KESTRA_STOPPED_STATUSES = "suspended|offboarded";
+
+/** The tenant's lifecycle status from its gateway's service label, as the target label `status`. */
+const statusRelabel = { source_labels: [serviceLabelMeta(LABEL_STATUS)], target_label: "status" };
+
 /**
  * A tenant's Kestra component behind its gateway: `backend` (8081 of the gateway) or `web` (8082). Every
  * gateway on the monitoring network forwards these ports (with monitoring on, every tenant's gateway is
- * there); swarmJob keeps only its address on that network.
+ * there); swarmJob keeps only its address on that network. A suspended or offboarded tenant (the
+ * gateway's `kestra-fleet.status` label) has no Kestra to scrape: its targets are dropped, so neither
+ * KestraBackendDown nor KestraWebDown can page for it. A gateway without the label is still scraped.
  */
 function kestraJob(component: "backend" | "web", port: number) {
   return swarmJob(
@@ -123,6 +132,8 @@ function kestraJob(component: "backend" | "web", port: number) {
     [
       { source_labels: [serviceLabelMeta("kestra-fleet.tenant")], target_label: "tenant" },
       { source_labels: [serviceLabelMeta("kestra-fleet.tenant")], target_label: "instance" },
+      { source_labels: [serviceLabelMeta(LABEL_STATUS)], regex: KESTRA_STOPPED_STATUSES, action: "drop" },
+      statusRelabel,
       { target_label: "component", replacement: component },
     ],
   );
@@ -142,6 +153,8 @@ function backupJob() {
     [
       { source_labels: [serviceLabelMeta(LABEL_TENANT)], target_label: "tenant" },
       { source_labels: [serviceLabelMeta(LABEL_TENANT)], target_label: "instance" },
+      // Backups run in every status; the label says which (an offboarded tenant's gateway forwards the backup only).
+      statusRelabel,
     ],
   );
 }
@@ -330,14 +343,15 @@ export function alertRules(): AlertRule[] {
   return [
     {
       alert: "KestraBackendDown",
-      expr: 'up{job="kestra-backend"} == 0',
+      // Never for a suspended or offboarded tenant (its targets are dropped; the selector guards series of an older config).
+      expr: `up{job="kestra-backend",status!~"${KESTRA_STOPPED_STATUSES}"} == 0`,
       for: "5m",
       labels: { severity: "critical" },
       annotations: { summary: "Kestra backend of tenant {{ $labels.tenant }} does not answer on its management port", action: "docker service ps kestra_{{ $labels.tenant }}_executor; docker service logs kestra_{{ $labels.tenant }}_executor" },
     },
     {
       alert: "KestraWebDown",
-      expr: 'up{job="kestra-web"} == 0',
+      expr: `up{job="kestra-web",status!~"${KESTRA_STOPPED_STATUSES}"} == 0`,
       for: "5m",
       labels: { severity: "critical" },
       annotations: { summary: "Kestra web server of tenant {{ $labels.tenant }} does not answer on its management port", action: "docker service ps kestra_{{ $labels.tenant }}_kestra; docker service logs kestra_{{ $labels.tenant }}_kestra" },

@@ -33,7 +33,8 @@ describe("TenantStack services", () => {
     expect(gateways.map((g) => g.inputs.name).sort()).toEqual(["kestra_acme_gateway", "kestra_globex_gateway", "kestra_initech_gateway"]);
     const g = byName(plan, "acme-gateway", SERVICE);
     const s = spec(g);
-    expect(labelsOf(g)).toEqual({ "com.docker.stack.namespace": "kestra_acme", "kestra-fleet.role": "gateway", "kestra-fleet.tenant": "acme" });
+    // The lifecycle status: Prometheus relabels by it (README, Alerts by lifecycle status).
+    expect(labelsOf(g)).toEqual({ "com.docker.stack.namespace": "kestra_acme", "kestra-fleet.role": "gateway", "kestra-fleet.status": "active", "kestra-fleet.tenant": "acme" });
     expect(s.containerSpec.image).toBe("alpine/socat:1.8.0.3@sha256:beb4a68d9e4fe6b0f21ea774a0fde6c31f580dde6368939ed70100c5385b015e");
     // Not `minio`: inside the gateway that alias may resolve to the gateway itself.
     expect(s.containerSpec.commands).toEqual(["/bin/sh", "-c"]);
