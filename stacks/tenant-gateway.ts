@@ -21,6 +21,7 @@ import { PLATFORM_RESOURCES, swarmResources } from "../infra/profiles";
 import { gatewayCommand, gatewayForwards, gatewayHealthcheck } from "../infra/render/gateway";
 import { identityLabels } from "../infra/render/labels";
 import { forwarderServiceArgs } from "./swarm";
+import { placementSpec, tenantServiceConstraints } from "../infra/placement";
 
 export interface TenantGatewayArgs {
   names: TenantNames;
@@ -79,6 +80,7 @@ export class TenantGateway extends pulumi.ComponentResource {
         healthcheck: gatewayHealthcheck(forwards),
         networks,
         resources: swarmResources(PLATFORM_RESOURCES.gateway),
+        placement: placementSpec(tenantServiceConstraints(args.settings.swarm.placement)),
       }),
       {
         parent: this,

@@ -19,6 +19,7 @@ import { renderKestraConfig, tenantKestraConfigInput } from "../infra/render/kes
 import { identityLabels, labelList, tenantWebLabels, type Labels } from "../infra/render/labels";
 import { postgresDataTarget, postgresHealthcheck, postgresMajor } from "../infra/render/postgres";
 import type { Tenant } from "../infra/tenants/schema";
+import { kestraConstraints, placementSpec } from "../infra/placement";
 import { escrowPlaintext } from "../infra/render/backup";
 import type { BackupStack } from "./backup";
 import { TenantEdge } from "./edge";
@@ -313,6 +314,8 @@ export class TenantStack extends pulumi.ComponentResource {
               stopGracePeriod: "6m",
             },
             networksAdvanceds: spec.networks,
+            // Where this tenant's Kestra may run: stack config swarm.placement and the tenant file's kestra.placement (infra/placement.ts).
+            placement: placementSpec(kestraConstraints(settings.swarm.placement, tenant)),
             resources: swarmResources(spec.res),
             restartPolicy: RESTART_POLICY,
             logDriver: LOG_DRIVER,
