@@ -3,6 +3,7 @@ import * as tldts from "tldts";
 import { z } from "zod";
 import { cronProblem } from "./cron";
 import { floatingTagProblem, imageParts } from "./images";
+import { constraintProblem } from "./placement";
 
 export { imageParts } from "./images";
 
@@ -61,6 +62,17 @@ export const uuid = () => z.guid(formatError("is not a Cloudflare group id (a UU
 /** Swarm node host name, as in `node.hostname == X`. */
 export const nodeName = () =>
   z.string().regex(/^[a-zA-Z0-9](?:[a-zA-Z0-9.-]{0,61}[a-zA-Z0-9])?$/, { message: "is not a valid Swarm node host name" });
+
+/** A list of Swarm placement constraints of the forms infra/placement.ts accepts (and can check against capacity.nodes). */
+export const placementConstraints = () =>
+  z
+    .array(
+      z.string().superRefine((v, ctx) => {
+        const problem = constraintProblem(v);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      }),
+    )
+    .max(10, { message: "must have at most 10 constraints" });
 
 export const cron = () =>
   z.string().superRefine((v, ctx) => {

@@ -66,6 +66,8 @@ export const LABEL_ROLE = "kestra-fleet.role";
  * pack, which sees resources and not stack config, learns that the stack is a lab stack.
  */
 export const LABEL_LAB = "kestra-fleet.lab";
+/** A tenant's lifecycle status (active, suspended, offboarded) on its gateway and backup services: Prometheus relabels by it. */
+export const LABEL_STATUS = "kestra-fleet.status";
 
 export type ServiceRole =
   | "web"

@@ -4,19 +4,24 @@
  * nodes (stack config `capacity.nodes`). Pure and deterministic: used by the capacity policies
  * (policies/rules/capacity.ts) and by the plan's report and `--json` (infra/plan).
  *
- * Placement (an estimate of Swarm's scheduler, which places by reservations only):
+ * Placement (an estimate of Swarm's scheduler, which filters nodes by constraints and reservations):
+ * - a service may run on the nodes that satisfy all its placement constraints (`node.hostname`,
+ *   `node.role`, `node.labels.*`, matched against capacity.nodes' names, roles and labels:
+ *   infra/placement.ts): its eligible nodes;
  * - a service with a `node.hostname == X` constraint runs on X (Postgres on its data node, MinIO and
  *   Traefik on theirs): pinned;
- * - every other task floats: placed one by one, largest reservation first, on the node with the fewest
- *   tasks among those with room left (Swarm's spread), ties by node name. A task no node has room
- *   for would stay Pending.
+ * - every other task floats: placed one by one, largest reservation first, on the eligible node with
+ *   the fewest tasks among those with room left (Swarm's spread) and at least as many CPUs as its CPU
+ *   limit (Docker rejects the task at start on a smaller node: it only runs on one that fits), ties by
+ *   node name. A task no such node has room for would stay Pending (or be rejected forever).
  * - a global-mode service runs one task on every node it may use.
  *
  * Cost apportioning (documented in README, "Capacity and cost"):
  * - half of a node's monthly price pays for its CPUs, half for its memory: a reservation of c CPUs
  *   and m GiB on node n costs price(n) * (c / cpus(n) + m / memoryGb(n)) / 2;
- * - a pinned task is priced at its node's rates; a floating task at the cluster's average rates
- *   (its node is Swarm's choice, and may change on any update: a tenant's cost must not);
+ * - a pinned task is priced at its node's rates; a floating task at the average rates of the nodes it
+ *   may run on (eligible and large enough for its limit; all nodes when none is): its node is Swarm's
+ *   choice among them and may change on any update, a tenant's cost must not;
  * - a tenant's direct cost is the sum over its services (reservation x replicas);
  * - platform services (no tenant label: Traefik, MinIO) and unreserved capacity are overhead, shared
  *   by the tenants in proportion to their direct cost: the tenants' monthly costs add up to the
@@ -24,6 +29,7 @@
  * - a tenant's share is the mean of its shares of the cluster's CPUs and memory.
  */
 import { LABEL_TENANT } from "../infra/naming";
+import { nodeMatchesAll, type NodeRole } from "../infra/placement";
 import { display, labelsOf, servicesOf, type PolicyResource } from "./model";
 
 export interface NodeSpec {
@@ -32,6 +38,10 @@ export interface NodeSpec {
   memoryGb: number;
   diskGb?: number;
   monthlyCost: number;
+  /** Swarm role (stack config capacity.nodes.<n>.role); undefined: not declared, role constraints assumed to hold. */
+  role?: NodeRole;
+  /** Node labels (capacity.nodes.<n>.labels). */
+  labels?: Record<string, string>;
 }
 
 export interface CapacityContext {
@@ -119,10 +129,26 @@ export function pinnedNode(service: PolicyResource): string | undefined {
   return undefined;
 }
 
-/** The nodes a service may run on: its pinned node, else every node. */
+/** A service's placement constraints. */
+export function constraintsOf(service: PolicyResource): string[] {
+  const constraints: unknown[] = service.props.taskSpec?.placement?.constraints ?? [];
+  return constraints.map(String);
+}
+
+/** The nodes a service may be placed on: those satisfying all its placement constraints (Swarm's filter). */
 export function eligibleNodes(service: PolicyResource, nodes: NodeSpec[]): NodeSpec[] {
-  const pinned = pinnedNode(service);
-  return pinned === undefined ? nodes : nodes.filter((n) => n.name === pinned);
+  const constraints = constraintsOf(service);
+  return nodes.filter((n) => nodeMatchesAll(n, constraints));
+}
+
+/**
+ * The nodes a task of the service can run on: eligible, and with at least as many CPUs as its CPU
+ * limit (Docker rejects a container whose limit exceeds its node's CPUs at start; Swarm schedules by
+ * reservation and retries the task elsewhere).
+ */
+export function runnableNodes(service: PolicyResource, nodes: NodeSpec[]): NodeSpec[] {
+  const limit = Number(service.props.taskSpec?.resources?.limits?.nanoCpus ?? 0) / 1e9;
+  return eligibleNodes(service, nodes).filter((n) => limit <= n.cpus + 1e-9);
 }
 
 /** One entry per task: reservation x replicas, one per node for global services. */
@@ -171,7 +197,7 @@ export function capacityReport(all: PolicyResource[], ctx: CapacityContext): Cap
   const EPS = 1e-9;
   for (const t of floating) {
     let best: NodeSpec | undefined;
-    for (const n of nodes) {
+    for (const n of runnableNodes(t.service, nodes)) {
       const u = use.get(n.name)!;
       if (u.cpus + t.cpus > n.cpus + EPS || u.mem + t.memoryGb > n.memoryGb + EPS) continue;
       if (!best || u.tasks < use.get(best.name)!.tasks) best = n;
@@ -193,9 +219,23 @@ export function capacityReport(all: PolicyResource[], ctx: CapacityContext): Cap
   const reservedMemoryGb = tasks.reduce((s, t) => s + t.memoryGb, 0);
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const avg = { cpu: total.cpus ? total.price / 2 / total.cpus : 0, mem: total.memoryGb ? total.price / 2 / total.memoryGb : 0 };
+  const rates = new Map<string, { cpu: number; mem: number }>();
+  /** Average rates of the nodes a floating service may run on (cached per service). */
+  const floatingRate = (s: PolicyResource) => {
+    let r = rates.get(s.urn);
+    if (!r) {
+      const may = runnableNodes(s, nodes);
+      const cpus = may.reduce((x, n) => x + n.cpus, 0);
+      const mem = may.reduce((x, n) => x + n.memoryGb, 0);
+      const price = may.reduce((x, n) => x + n.monthlyCost, 0);
+      r = may.length && cpus && mem ? { cpu: price / 2 / cpus, mem: price / 2 / mem } : avg;
+      rates.set(s.urn, r);
+    }
+    return r;
+  };
   const costOf = (t: Task) => {
     const n = t.pinned !== undefined ? byName.get(t.pinned) : undefined;
-    const rate = n ? { cpu: n.monthlyCost / 2 / n.cpus, mem: n.monthlyCost / 2 / n.memoryGb } : avg;
+    const rate = n ? { cpu: n.monthlyCost / 2 / n.cpus, mem: n.monthlyCost / 2 / n.memoryGb } : t.pinned === undefined ? floatingRate(t.service) : avg;
     return t.cpus * rate.cpu + t.memoryGb * rate.mem;
   };
 
@@ -261,7 +301,10 @@ export function capacityReport(all: PolicyResource[], ctx: CapacityContext): Cap
 }
 
 /** The context from stack config `capacity` (or CrossGuard config of the same shape). */
-export function capacityContext(capacity: { currency?: string; nodes: Record<string, { cpus: number; memoryGb: number; diskGb?: number; monthlyCost: number }> }): CapacityContext {
+export function capacityContext(capacity: {
+  currency?: string;
+  nodes: Record<string, { cpus: number; memoryGb: number; diskGb?: number; monthlyCost: number; role?: NodeRole; labels?: Record<string, string> }>;
+}): CapacityContext {
   return {
     currency: capacity.currency ?? "EUR",
     nodes: Object.keys(capacity.nodes)

@@ -16,6 +16,7 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import { capacityContext } from "./capacity";
+import type { NodeRole } from "../infra/placement";
 import { withEvaluationCache, type PolicyResource, type Rule, type RuleContext } from "./model";
 import { rules } from "./rules";
 
@@ -84,7 +85,7 @@ export function fromStackResource(r: StackResourceLike): PolicyResource {
  */
 export interface CapacityConfig {
   currency?: string;
-  nodes?: Record<string, { cpus?: number; memoryGb?: number; diskGb?: number; monthlyCost?: number }>;
+  nodes?: Record<string, { cpus?: number; memoryGb?: number; diskGb?: number; monthlyCost?: number; role?: string; labels?: Record<string, string> }>;
 }
 
 export const CAPACITY_CONFIG_SCHEMA: PolicyConfigSchema = {
@@ -92,10 +93,17 @@ export const CAPACITY_CONFIG_SCHEMA: PolicyConfigSchema = {
     currency: { type: "string", description: "Currency of monthlyCost (ISO 4217)" },
     nodes: {
       type: "object",
-      description: "Every Swarm node by hostname: { cpus, memoryGb, diskGb, monthlyCost }",
+      description: "Every Swarm node by hostname: { cpus, memoryGb, diskGb, monthlyCost, role, labels } (role and labels: placement constraints)",
       additionalProperties: {
         type: "object",
-        properties: { cpus: { type: "number" }, memoryGb: { type: "number" }, diskGb: { type: "number" }, monthlyCost: { type: "number" } },
+        properties: {
+          cpus: { type: "number" },
+          memoryGb: { type: "number" },
+          diskGb: { type: "number" },
+          monthlyCost: { type: "number" },
+          role: { type: "string", enum: ["manager", "worker"] },
+          labels: { type: "object", additionalProperties: { type: "string" } },
+        },
         required: ["cpus", "memoryGb"],
       },
     },
@@ -103,15 +111,18 @@ export const CAPACITY_CONFIG_SCHEMA: PolicyConfigSchema = {
 };
 
 /** Rules that read the capacity config. */
-export const CAPACITY_RULES: readonly string[] = ["capacity", "capacity-headroom", "limits-fit-nodes"];
+export const CAPACITY_RULES: readonly string[] = ["capacity", "capacity-headroom", "limits-fit-nodes", "limits-placement"];
 
 /** The rule context from policy config: capacity only when every listed node has CPUs and memory. */
 export function contextFromConfig(config: CapacityConfig | undefined): RuleContext {
   const nodes = config?.nodes ?? {};
   const names = Object.keys(nodes);
   if (!names.length || names.some((n) => !(Number(nodes[n]?.cpus) > 0 && Number(nodes[n]?.memoryGb) > 0))) return {};
-  const spec: Record<string, { cpus: number; memoryGb: number; diskGb?: number; monthlyCost: number }> = {};
-  for (const n of names) spec[n] = { cpus: Number(nodes[n].cpus), memoryGb: Number(nodes[n].memoryGb), monthlyCost: Number(nodes[n].monthlyCost ?? 0) };
+  const spec: Record<string, { cpus: number; memoryGb: number; diskGb?: number; monthlyCost: number; role?: NodeRole; labels?: Record<string, string> }> = {};
+  for (const n of names) {
+    const role = nodes[n].role === "manager" || nodes[n].role === "worker" ? nodes[n].role : undefined;
+    spec[n] = { cpus: Number(nodes[n].cpus), memoryGb: Number(nodes[n].memoryGb), monthlyCost: Number(nodes[n].monthlyCost ?? 0), ...(role ? { role } : {}), ...(nodes[n].labels ? { labels: { ...nodes[n].labels } } : {}) };
+  }
   return { capacity: capacityContext({ currency: config?.currency, nodes: spec }) };
 }
 

@@ -29,7 +29,6 @@ import {
   MONITORING_EGRESS_NETWORK,
   MONITORING_NETWORK,
   MONITORING_NODES_NETWORK,
-  MONITORING_PROXY_NETWORK,
   MONITORING_SOCKET_PROXY_SERVICE,
   MONITORING_STACK,
   NODE_EXPORTER_PORT,
@@ -70,7 +69,7 @@ import {
   SCRAPE_PASSWORD_FILE,
   TRAEFIK_METRICS_PASSWORD_FILE,
 } from "../infra/render/monitoring";
-import { proxyMetricsGateway } from "../infra/render/metrics-network";
+import { proxyMetricsGateway, proxyMetricsNetworkName } from "../infra/render/metrics-network";
 import { socketProxyContainerSpec } from "../infra/render/socket-proxy";
 import { endpointSpec, hashedConfig, hashedSecret, LOG_DRIVER, networkOptions, RESTART_POLICY, secretMount } from "./swarm";
 
@@ -102,6 +101,8 @@ export class MonitoringStack extends pulumi.ComponentResource {
   readonly network: docker.Network;
   /** Prometheus's and Traefik's network, nothing else's: Traefik serves its metrics to this subnet only. */
   readonly proxyMetricsNetwork: docker.Network;
+  /** Its Docker name, which follows its subnet. */
+  readonly proxyMetricsNetworkName: string;
   /** The stack-wide scrape credential's password (a secret), for every tenant's Kestra config. */
   readonly scrapePassword: pulumi.Output<string>;
   /** The password of Traefik's metrics router (a secret): the proxy turns it into its basic-auth users file. */
@@ -145,8 +146,17 @@ export class MonitoringStack extends pulumi.ComponentResource {
     // IPAM fills an overlay's gateway with the subnet's first host when none is given. An input without
     // the gateway would then differ from the state (set element hash) and replace the network, and every
     // service on it, on the next `pulumi up`: so the gateway is set, to that same first host.
+    // Its name follows the subnet (proxyMetricsNetworkName): a new subnet is a new network, created
+    // before the old one is deleted (Traefik and Prometheus still use the old one until they are
+    // updated onto the new one; Docker refuses to delete a network in use, and a delete-first
+    // replacement would stop there). The default subnet keeps the name `net_monitoring_proxy`.
     const subnet = mon.proxyMetricsSubnet;
-    this.proxyMetricsNetwork = network("monitoring-proxy-network", MONITORING_PROXY_NETWORK, true, [{ subnet, gateway: proxyMetricsGateway(subnet) }]);
+    this.proxyMetricsNetworkName = proxyMetricsNetworkName(subnet);
+    this.proxyMetricsNetwork = new docker.Network(
+      "monitoring-proxy-network",
+      { name: this.proxyMetricsNetworkName, driver: "overlay", internal: true, attachable: false, options: encrypted, ipamConfigs: [{ subnet, gateway: proxyMetricsGateway(subnet) }], labels: labelList({ [LABEL_ROLE]: "monitoring" }) },
+      { ...on, ...networkOptions(), deleteBeforeReplace: false },
+    );
 
     const service = (
       logical: string,
@@ -222,7 +232,7 @@ export class MonitoringStack extends pulumi.ComponentResource {
     const node = mon.node ?? settings.swarm.dataNode;
     const stateful = { parent: this, provider: args.dataNode, protect: true, retainOnDelete: true };
     const promVolume = new docker.Volume("monitoring-prometheus-volume", { name: PROMETHEUS_VOLUME, driver: "local", labels: labelList({ [LABEL_ROLE]: "prometheus" }) }, stateful);
-    const promConfig = hashedConfig("monitoring-prometheus-config", { prefix: MONITORING_STACK, purpose: "prometheus", content: renderPrometheusConfig(args.stack), labels: objectLabels }, on);
+    const promConfig = hashedConfig("monitoring-prometheus-config", { prefix: MONITORING_STACK, purpose: "prometheus", content: renderPrometheusConfig(args.stack, this.proxyMetricsNetworkName), labels: objectLabels }, on);
     const rules = hashedConfig("monitoring-alert-rules", { prefix: MONITORING_STACK, purpose: "rules", content: renderAlertRules(), labels: objectLabels }, on);
     this.prometheus = service(
       "monitoring-prometheus",
@@ -445,6 +455,6 @@ export class MonitoringStack extends pulumi.ComponentResource {
       order: "start-first",
     });
 
-    this.registerOutputs({ prometheus: this.prometheus.name, alertmanager: this.alertmanager.name, network: MONITORING_NETWORK, proxyMetricsNetwork: MONITORING_PROXY_NETWORK, grafanaUrl: this.grafanaUrl });
+    this.registerOutputs({ prometheus: this.prometheus.name, alertmanager: this.alertmanager.name, network: MONITORING_NETWORK, proxyMetricsNetwork: this.proxyMetricsNetworkName, grafanaUrl: this.grafanaUrl });
   }
 }

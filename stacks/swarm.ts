@@ -119,6 +119,8 @@ export function forwarderServiceArgs(args: {
   healthcheck: docker.types.input.ServiceTaskSpecContainerSpecHealthcheck;
   networks: docker.types.input.ServiceTaskSpecNetworksAdvanced[];
   resources: docker.types.input.ServiceTaskSpecResources;
+  /** Placement constraints (stack config swarm.placement.tenants); none: the task floats. */
+  placement?: { constraints: string[] };
 }): docker.ServiceArgs {
   return {
     name: args.name,
@@ -136,6 +138,7 @@ export function forwarderServiceArgs(args: {
         stopGracePeriod: "10s",
       },
       networksAdvanceds: args.networks,
+      placement: args.placement,
       resources: args.resources,
       restartPolicy: RESTART_POLICY,
       logDriver: LOG_DRIVER,

@@ -18,6 +18,7 @@ import { BACKUP_SCRIPT_PATH, BACKUP_SECRET_PURPOSES, backupCredentialsFile, back
 import { identityLabels, labelList } from "../infra/render/labels";
 import type { Tenant } from "../infra/tenants/schema";
 import type { BackupKey } from "./backup";
+import { placementSpec, tenantServiceConstraints } from "../infra/placement";
 import { endpointSpec, hashedSecret, LOG_DRIVER, RESTART_POLICY, secretMount } from "./swarm";
 
 export interface TenantBackupArgs {
@@ -103,6 +104,7 @@ export class TenantBackup extends pulumi.ComponentResource {
           },
           logDriver: LOG_DRIVER,
           networksAdvanceds: [{ id: args.privateNetworkId }],
+          placement: placementSpec(tenantServiceConstraints(settings.swarm.placement)),
           resources: swarmResources(PLATFORM_RESOURCES.backup),
           restartPolicy: RESTART_POLICY,
         },

@@ -14,12 +14,14 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "../infra/config/schema";
-import { MINIO_ALIAS, type TenantNames } from "../infra/naming";
+import { LABEL_STATUS, MINIO_ALIAS, type TenantNames } from "../infra/naming";
+import type { TenantStatus } from "../infra/tenants/schema";
 import { engineUrn } from "../infra/plan/urn";
 import { PLATFORM_RESOURCES, swarmResources } from "../infra/profiles";
 import { gatewayCommand, gatewayForwards, gatewayHealthcheck } from "../infra/render/gateway";
 import { identityLabels } from "../infra/render/labels";
 import { forwarderServiceArgs } from "./swarm";
+import { placementSpec, tenantServiceConstraints } from "../infra/placement";
 
 export interface TenantGatewayArgs {
   names: TenantNames;
@@ -30,6 +32,11 @@ export interface TenantGatewayArgs {
   storageNetworkId?: pulumi.Input<string>;
   /** The monitoring network (monitoring on only): the gateway forwards 8081/8082 to the tenant's Kestra. */
   monitoringNetworkId?: pulumi.Input<string>;
+  /**
+   * The tenant's lifecycle status, a service label Prometheus relabels by (`status`): the Kestra jobs
+   * drop suspended and offboarded tenants. Offboarded: no Kestra forwards (there is no Kestra).
+   */
+  status: TenantStatus;
 }
 
 const SERVICE_TYPE = "docker:index/service:Service";
@@ -57,7 +64,7 @@ export class TenantGateway extends pulumi.ComponentResource {
     const n = args.names;
     const storage = args.storageNetworkId !== undefined;
     const monitoring = args.monitoringNetworkId !== undefined;
-    const forwards = gatewayForwards(n, { storage, monitoring });
+    const forwards = gatewayForwards(n, { storage, monitoring, kestra: args.status !== "offboarded" });
     const networks: docker.types.input.ServiceTaskSpecNetworksAdvanced[] = [
       { id: args.privateNetworkId, ...(storage ? { aliases: [MINIO_ALIAS] } : {}) },
       ...(storage ? [{ id: args.storageNetworkId! }] : []),
@@ -67,12 +74,13 @@ export class TenantGateway extends pulumi.ComponentResource {
       `${n.logical}-gateway`,
       forwarderServiceArgs({
         name: n.services.gateway,
-        labels: identityLabels(n.stack, "gateway", n.tenant),
+        labels: { ...identityLabels(n.stack, "gateway", n.tenant), [LABEL_STATUS]: args.status },
         settings: args.settings,
         ...gatewayCommand(forwards),
         healthcheck: gatewayHealthcheck(forwards),
         networks,
         resources: swarmResources(PLATFORM_RESOURCES.gateway),
+        placement: placementSpec(tenantServiceConstraints(args.settings.swarm.placement)),
       }),
       {
         parent: this,

@@ -19,6 +19,7 @@ import { renderKestraConfig, tenantKestraConfigInput } from "../infra/render/kes
 import { edgeRouting, identityLabels, labelList, tenantWebLabels, type Labels } from "../infra/render/labels";
 import { postgresDataTarget, postgresHealthcheck, postgresMajor } from "../infra/render/postgres";
 import type { Tenant } from "../infra/tenants/schema";
+import { kestraConstraints, placementSpec } from "../infra/placement";
 import { escrowPlaintext } from "../infra/render/backup";
 import type { BackupStack } from "./backup";
 import { TenantEdge } from "./edge";
@@ -85,8 +86,8 @@ export class TenantStack extends pulumi.ComponentResource {
     const t = n.logical;
     const profile = PROFILES[tenant.kestra.size];
     // Lifecycle: suspended runs every Kestra service at 0 replicas; offboarded declares no Kestra
-    // service, no DNS and no Access. Database, volume, bucket, credentials, keys and backups stay
-    // in every status (the random credentials stay in state, so reactivation reuses them).
+    // service, no DNS and no Access (its gateway, with monitoring, forwards the backup's metrics only).
+    // Database, volume, bucket, credentials, keys and backups stay in every status (the random credentials stay in state, so reactivation reuses them).
     const kestraRuns = tenant.status === "active";
     const kestraDeclared = tenant.status !== "offboarded";
     const on = { parent: this, provider: args.manager };
@@ -219,6 +220,16 @@ export class TenantStack extends pulumi.ComponentResource {
     this.services.backup = this.backup.service.name;
 
     if (!kestraDeclared) {
+      // The backup runs on: with monitoring, a gateway forwards its metrics (only those: no Kestra, no
+      // storage door), so its alerts keep working and BackupMetricsAbsent does not fire for nothing.
+      if (args.monitoring) {
+        const gateway = new TenantGateway(
+          `${t}-gateway`,
+          { names: n, settings, manager: args.manager, privateNetworkId: privateNetwork.id, monitoringNetworkId: args.monitoring.networkId, status: tenant.status },
+          { parent: this },
+        );
+        this.services.gateway = gateway.service.name;
+      }
       this.registerOutputs({ url: this.url, adminEmail: this.adminEmail, adminPassword: this.adminPassword, bucket: this.bucket, services: this.services, encryptionKey: this.encryptionKey, status: tenant.status });
       return;
     }
@@ -263,7 +274,7 @@ export class TenantStack extends pulumi.ComponentResource {
       args.storage.networkId || mon
         ? new TenantGateway(
             `${t}-gateway`,
-            { names: n, settings, manager: args.manager, privateNetworkId: privateNetwork.id, storageNetworkId: args.storage.networkId, monitoringNetworkId: mon?.networkId },
+            { names: n, settings, manager: args.manager, privateNetworkId: privateNetwork.id, storageNetworkId: args.storage.networkId, monitoringNetworkId: mon?.networkId, status: tenant.status },
             { parent: this },
           )
         : undefined;
@@ -304,6 +315,8 @@ export class TenantStack extends pulumi.ComponentResource {
               stopGracePeriod: "6m",
             },
             networksAdvanceds: spec.networks,
+            // Where this tenant's Kestra may run: stack config swarm.placement and the tenant file's kestra.placement (infra/placement.ts).
+            placement: placementSpec(kestraConstraints(settings.swarm.placement, tenant)),
             resources: swarmResources(spec.res),
             restartPolicy: RESTART_POLICY,
             logDriver: LOG_DRIVER,

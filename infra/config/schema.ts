@@ -4,7 +4,7 @@
  * operators with `pulumi config set --secret`; they never sit in the committed files.
  */
 import { z } from "zod";
-import { cidr, cron, domain, email, emailDomain, gitBranch, imageParts, ipAddress, nodeName, pinnedImage, syncNamespace, uuid } from "../fields";
+import { cidr, cron, domain, email, emailDomain, gitBranch, imageParts, ipAddress, nodeName, pinnedImage, placementConstraints, syncNamespace, uuid } from "../fields";
 import { CLOUDFLARE_LIMITS } from "../naming";
 import { floatingTagProblem } from "../images";
 import { postgresMajor } from "../render/postgres";
@@ -205,6 +205,18 @@ export const SettingsSchema = z
        * default) or `dnsrr` (DNS round robin over the tasks' addresses, for kernels without IPVS).
        */
       endpointMode: z.enum(["vip", "dnsrr"]).default("vip"),
+      /**
+       * Where tenants' workloads may run (README, Capacity and cost > Placement). `tenants`: constraints
+       * of every tenant service that is not pinned (Kestra, gateway, backup), e.g. `node.role == worker`;
+       * `sizes.<size>`: added to the Kestra services of tenants of that size, e.g. `node.labels.kestra-fleet.size == large`
+       * (a tenant file's `kestra.placement` replaces its size's). Absent: tasks float over every node.
+       */
+      placement: z
+        .strictObject({
+          tenants: placementConstraints().default([]),
+          sizes: z.strictObject({ small: placementConstraints().optional(), medium: placementConstraints().optional(), large: placementConstraints().optional() }).default({}),
+        })
+        .optional(),
     }),
     proxy: z.strictObject({
       /** Manager node that runs the single Traefik instance and holds acme.json. */
@@ -309,6 +321,10 @@ export const SettingsSchema = z
               memoryGb: z.number().positive(),
               diskGb: z.number().positive(),
               monthlyCost: z.number().min(0),
+              /** The node's Swarm role: placement `node.role` constraints are checked against it (undeclared: assumed to match). */
+              role: z.enum(["manager", "worker"]).optional(),
+              /** The node's labels (`docker node update --label-add k=v`): placement `node.labels.k` constraints are checked against them. */
+              labels: z.record(z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/, { message: "is not a node label key" }), z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/, { message: "is not a node label value" })).optional(),
             }),
           )
           .refine((n) => Object.keys(n).length > 0, { message: "must list at least one node" }),
@@ -323,6 +339,16 @@ export const SettingsSchema = z
     need(s.swarm.dataNode, ["swarm", "dataNode"], "node");
     need(s.proxy.node, ["proxy", "node"], "node");
     if (s.storage.minio) need(s.storage.minio.node, ["storage", "minio", "node"], "node");
+    if (s.capacity && s.swarm.placement) {
+      // A role constraint is checked against each node's declared role: declare them all, or the estimate guesses.
+      const p = s.swarm.placement;
+      const usesRole = [...p.tenants, ...Object.values(p.sizes).flat()].some((c) => /^\s*node\.role\b/.test(c ?? ""));
+      if (usesRole) {
+        for (const node of Object.keys(s.capacity.nodes).sort()) {
+          if (!s.capacity.nodes[node].role) ctx.addIssue({ code: "custom", path: ["capacity", "nodes", node, "role"], message: "is required while swarm.placement names node.role: manager or worker" });
+        }
+      }
+    }
     if (s.capacity) {
       const sized = Object.keys(s.capacity.nodes);
       // The data, proxy and storage nodes are in swarm.nodes (checked above).

@@ -18,6 +18,11 @@ export interface Forward {
 export interface GatewayNeeds {
   storage: boolean;
   monitoring: boolean;
+  /**
+   * The tenant has Kestra services (not offboarded; default true): the Kestra management forwards. An
+   * offboarded tenant's gateway forwards its backup's metrics only (its backup runs on).
+   */
+  kestra?: boolean;
 }
 
 /** A tenant has a gateway when it has something to forward: MinIO storage, or monitoring on. */
@@ -35,8 +40,8 @@ export function needsGateway(needs: GatewayNeeds): boolean {
  */
 export function gatewayForwards(n: TenantNames, needs: GatewayNeeds): Forward[] {
   const all: (Forward | false)[] = [
-    needs.monitoring && { listen: RELAY_BACKEND_PORT, host: n.services.backend, port: KESTRA_MANAGEMENT_PORT },
-    needs.monitoring && { listen: RELAY_WEB_PORT, host: n.services.web, port: KESTRA_MANAGEMENT_PORT },
+    needs.monitoring && needs.kestra !== false && { listen: RELAY_BACKEND_PORT, host: n.services.backend, port: KESTRA_MANAGEMENT_PORT },
+    needs.monitoring && needs.kestra !== false && { listen: RELAY_WEB_PORT, host: n.services.web, port: KESTRA_MANAGEMENT_PORT },
     needs.monitoring && { listen: RELAY_BACKUP_PORT, host: n.services.backup, port: BACKUP_METRICS_PORT },
     needs.storage && { listen: MINIO_S3_PORT, host: STORAGE_SERVICE, port: MINIO_S3_PORT },
   ];

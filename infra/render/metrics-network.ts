@@ -5,7 +5,13 @@
  * Its subnet is fixed (stack config `monitoring.proxyMetricsSubnet`) because Traefik's metrics
  * router admits that range only (ipAllowList, infra/render/traefik.ts): a range Swarm picked at
  * creation would be unknown to the plan.
+ *
+ * Its name changes with the subnet (proxyMetricsNetworkName): every input of a docker.Network forces
+ * a replacement, Docker holds one network per name and refuses to delete one in use, so a new subnet
+ * is a new network created first, Traefik and Prometheus moved onto it (attached by id), and the old
+ * one deleted last (deleteBeforeReplace: false, stacks/monitoring.ts).
  */
+import { MONITORING_PROXY_NETWORK } from "../naming";
 
 /** Default: far from Swarm's first allocations (10.0.0.0/24 ingress, then 10.0.1.0/24, ... from 10.0.0.0/8) and Docker's local pools (172.17-31/16, 192.168/16). */
 export const DEFAULT_PROXY_METRICS_SUBNET = "10.254.254.0/26";
@@ -42,4 +48,16 @@ export function proxyMetricsGateway(cidr: string): string {
   const problem = proxyMetricsSubnetProblem(cidr);
   if (problem) throw new Error(`proxyMetricsGateway: ${cidr} ${problem}`);
   return dotted(parse(cidr)!.addr + 1);
+}
+
+/**
+ * The network's Docker name for `cidr`: `net_monitoring_proxy` for the default range (the name every
+ * stack already has: no change for them), `net_monitoring_proxy_<a>_<b>_<c>_<d>_<bits>` for any other.
+ * A different range is a different name, so the replacement can create the new network before the
+ * old one is deleted.
+ */
+export function proxyMetricsNetworkName(cidr: string): string {
+  const problem = proxyMetricsSubnetProblem(cidr);
+  if (problem) throw new Error(`proxyMetricsNetworkName: ${cidr} ${problem}`);
+  return cidr === DEFAULT_PROXY_METRICS_SUBNET ? MONITORING_PROXY_NETWORK : `${MONITORING_PROXY_NETWORK}_${cidr.replace(/[./]/g, "_")}`;
 }

@@ -18,6 +18,7 @@ import {
   CADVISOR_PORT,
   KESTRA_MANAGEMENT_PORT,
   LABEL_ROLE,
+  LABEL_STATUS,
   LABEL_TENANT,
   MONITORING_NETWORK,
   MONITORING_PROXY_NETWORK,
@@ -109,10 +110,18 @@ function swarmJob(job: string, role: ServiceRole, port: number, extra: Record<st
   };
 }
 
+/** Lifecycle statuses in which a tenant has no running Kestra (suspended: 0 replicas; offboarded: none). */
+export const KESTRA_STOPPED_STATUSES = "suspended|offboarded";
+
+/** The tenant's lifecycle status from its gateway's service label, as the target label `status`. */
+const statusRelabel = { source_labels: [serviceLabelMeta(LABEL_STATUS)], target_label: "status" };
+
 /**
  * A tenant's Kestra component behind its gateway: `backend` (8081 of the gateway) or `web` (8082). Every
  * gateway on the monitoring network forwards these ports (with monitoring on, every tenant's gateway is
- * there); swarmJob keeps only its address on that network.
+ * there); swarmJob keeps only its address on that network. A suspended or offboarded tenant (the
+ * gateway's `kestra-fleet.status` label) has no Kestra to scrape: its targets are dropped, so neither
+ * KestraBackendDown nor KestraWebDown can page for it. A gateway without the label is still scraped.
  */
 function kestraJob(component: "backend" | "web", port: number) {
   return swarmJob(
@@ -123,6 +132,8 @@ function kestraJob(component: "backend" | "web", port: number) {
     [
       { source_labels: [serviceLabelMeta("kestra-fleet.tenant")], target_label: "tenant" },
       { source_labels: [serviceLabelMeta("kestra-fleet.tenant")], target_label: "instance" },
+      { source_labels: [serviceLabelMeta(LABEL_STATUS)], regex: KESTRA_STOPPED_STATUSES, action: "drop" },
+      statusRelabel,
       { target_label: "component", replacement: component },
     ],
   );
@@ -142,6 +153,8 @@ function backupJob() {
     [
       { source_labels: [serviceLabelMeta(LABEL_TENANT)], target_label: "tenant" },
       { source_labels: [serviceLabelMeta(LABEL_TENANT)], target_label: "instance" },
+      // Backups run in every status; the label says which (an offboarded tenant's gateway forwards the backup only).
+      statusRelabel,
     ],
   );
 }
@@ -244,7 +257,8 @@ export function renderLabBlackboxConfig(): string {
   );
 }
 
-export function prometheusConfigObject(stack: string): Record<string, unknown> {
+/** `proxyMetricsNetwork`: the Docker name of Traefik's metrics network (infra/render/metrics-network.ts proxyMetricsNetworkName). */
+export function prometheusConfigObject(stack: string, proxyMetricsNetwork: string = MONITORING_PROXY_NETWORK): Record<string, unknown> {
   return {
     global: { scrape_interval: "30s", scrape_timeout: "10s", evaluation_interval: "30s", external_labels: { fleet_stack: stack } },
     rule_files: [PROMETHEUS_RULES_FILE],
@@ -258,7 +272,7 @@ export function prometheusConfigObject(stack: string): Record<string, unknown> {
       // Traefik's metrics router answers only with its own credential (not the tenants' scrape
       // credential, which every tenant's Kestra holds): infra/render/traefik.ts.
       // Scraped on net_monitoring_proxy (Prometheus's and Traefik's alone), the only range the router admits.
-      swarmJob("traefik", "proxy", TRAEFIK_METRICS_PORT, { basic_auth: { username: TRAEFIK_METRICS_USER, password_file: TRAEFIK_METRICS_PASSWORD_FILE } }, [], MONITORING_PROXY_NETWORK),
+      swarmJob("traefik", "proxy", TRAEFIK_METRICS_PORT, { basic_auth: { username: TRAEFIK_METRICS_USER, password_file: TRAEFIK_METRICS_PASSWORD_FILE } }, [], proxyMetricsNetwork),
       swarmJob("node-exporter", "node-exporter", NODE_EXPORTER_PORT, {}, [{ source_labels: ["__meta_dockerswarm_node_hostname"], target_label: "instance" }]),
       swarmJob("cadvisor", "cadvisor", CADVISOR_PORT, { metric_relabel_configs: CADVISOR_METRIC_RELABEL }, [
         { source_labels: ["__meta_dockerswarm_node_hostname"], target_label: "instance" },
@@ -268,8 +282,8 @@ export function prometheusConfigObject(stack: string): Record<string, unknown> {
   };
 }
 
-export function renderPrometheusConfig(stack: string): string {
-  return "# Rendered by kestra-fleet: do not edit.\n" + stringify(prometheusConfigObject(stack), { lineWidth: 0 });
+export function renderPrometheusConfig(stack: string, proxyMetricsNetwork: string = MONITORING_PROXY_NETWORK): string {
+  return "# Rendered by kestra-fleet: do not edit.\n" + stringify(prometheusConfigObject(stack, proxyMetricsNetwork), { lineWidth: 0 });
 }
 
 export interface AlertRule {
@@ -357,14 +371,15 @@ export function alertRules(): AlertRule[] {
   return [
     {
       alert: "KestraBackendDown",
-      expr: 'up{job="kestra-backend"} == 0',
+      // Never for a suspended or offboarded tenant (its targets are dropped; the selector guards series of an older config).
+      expr: `up{job="kestra-backend",status!~"${KESTRA_STOPPED_STATUSES}"} == 0`,
       for: "5m",
       labels: { severity: "critical" },
       annotations: { summary: "Kestra backend of tenant {{ $labels.tenant }} does not answer on its management port", action: "docker service ps kestra_{{ $labels.tenant }}_executor; docker service logs kestra_{{ $labels.tenant }}_executor" },
     },
     {
       alert: "KestraWebDown",
-      expr: 'up{job="kestra-web"} == 0',
+      expr: `up{job="kestra-web",status!~"${KESTRA_STOPPED_STATUSES}"} == 0`,
       for: "5m",
       labels: { severity: "critical" },
       annotations: { summary: "Kestra web server of tenant {{ $labels.tenant }} does not answer on its management port", action: "docker service ps kestra_{{ $labels.tenant }}_kestra; docker service logs kestra_{{ $labels.tenant }}_kestra" },

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { RESERVED_TENANT_NAMES } from "../naming";
 import { kestraImage } from "../config/schema";
-import { cron, email, emailDomain, gitBranch, nodeName, syncNamespace, uuid } from "../fields";
+import { cron, email, emailDomain, gitBranch, nodeName, placementConstraints, syncNamespace, uuid } from "../fields";
 import { CLOUDFLARE_LIMITS } from "../naming";
 import { gitUrlProblem } from "../git-url";
 
@@ -64,6 +64,12 @@ const kestra = z.strictObject({
   image: kestraImage()
     .optional()
     .describe("This tenant's Kestra image (exact 1.x tag, e.g. kestra/kestra:v1.3.38): upgrade one tenant before the stack's images.kestra"),
+  placement: placementConstraints()
+    .min(1, { message: "must name at least one constraint (omit it to use the stack's)" })
+    .optional()
+    .describe(
+      "Swarm placement constraints of this tenant's Kestra services (node.role == worker, node.labels.<key> == <value>, node.hostname == <node>; == or !=): replace the stack's swarm.placement.sizes for its size; the stack's swarm.placement.tenants still apply",
+    ),
 });
 
 const git = z

@@ -1,4 +1,4 @@
-import { capacityReport, eligibleNodes, tasksOf, type CapacityReport } from "../capacity";
+import { capacityReport, eligibleNodes, tasksOf, type CapacityReport, type NodeSpec } from "../capacity";
 import { display, labelsOf, servicesOf, type PolicyResource, type StackRule } from "../model";
 import { LABEL_TENANT } from "../../infra/naming";
 
@@ -63,42 +63,77 @@ export const capacityHeadroom: StackRule = {
   },
 };
 
+/** A service's limits against the nodes it may be placed on (its constraints): those too small for each limit. */
+function limitShortfalls(s: PolicyResource, nodes: NodeSpec[]) {
+  const [t] = tasksOf([s], nodes);
+  if (!t) return undefined;
+  const eligible = eligibleNodes(s, nodes);
+  const tenant = labelsOf(s)[LABEL_TENANT];
+  return {
+    t,
+    eligible,
+    who: `${display(s)}${tenant ? ` of tenant ${tenant}` : ""}`,
+    fix: tenant ? `give tenant ${tenant} a smaller kestra.size, a placement on larger nodes (swarm.placement.sizes, or kestra.placement in its tenant file), or larger nodes` : "lower the service's limit (infra/profiles.ts) or use a larger node",
+    cpuShort: eligible.filter((n) => t.limitCpus > n.cpus),
+    memShort: eligible.filter((n) => t.limitMemoryGb > n.memoryGb),
+  };
+}
+
 /**
  * Rule 15c: Docker rejects a task whose CPU limit exceeds its node's CPU count ("Range of CPUs is from
- * 0.01 to 2.00, as there are only 2 CPUs available"): the task is rejected and retried forever. Swarm
- * schedules by reservations only, so a floating service may land on any node: its limits must fit
- * every node it may run on. A memory limit above a node's memory is refused too: the container
- * could never have it.
+ * 0.01 to 2.00, as there are only 2 CPUs available"). Swarm filters nodes by constraints and
+ * reservations, not limits: a task may land on such a node, be rejected there, and be retried. A
+ * service is refused when NO node it may be placed on (its placement constraints: infra/placement.ts)
+ * can run it: it would be rejected forever. A memory limit above every eligible node's memory is
+ * refused too: the container could never have it. Some (not all) eligible nodes too small: advisory
+ * (limits-placement below).
  */
 export const limitsFitNodes: StackRule = {
   kind: "stack",
   name: "limits-fit-nodes",
-  description: "No service's CPU (or memory) limit exceeds the CPUs (memory) of a node it may be placed on.",
+  description: "Some node a service may be placed on (by its placement constraints) has at least its CPU (and memory) limit.",
   level: "mandatory",
   check(all, report, ctx) {
     if (!ctx.capacity) return;
-    const nodes = ctx.capacity.nodes;
     for (const s of servicesOf(all)) {
-      const [t] = tasksOf([s], nodes);
-      if (!t) continue;
-      const tenant = labelsOf(s as PolicyResource)[LABEL_TENANT];
-      const who = `${display(s)}${tenant ? ` of tenant ${tenant}` : ""}`;
-      const eligible = eligibleNodes(s, nodes);
-      const fix = tenant ? `give tenant ${tenant} a smaller kestra.size, or use larger nodes` : "lower the service's limit (infra/profiles.ts) or use a larger node";
-      const cpuShort = eligible.filter((n) => t.limitCpus > n.cpus);
-      if (cpuShort.length) {
+      const f = limitShortfalls(s, ctx.capacity.nodes);
+      if (!f || !f.eligible.length) continue; // no eligible node at all: the capacity rule reports it unplaced
+      const where = f.t.pinned ? "it is pinned to" : "it may be placed on";
+      if (f.cpuShort.length === f.eligible.length) {
         report(
-          `${who} has a CPU limit of ${num(t.limitCpus)}; node(s) ${cpuShort.map((n) => `${n.name} (${num(n.cpus)} CPUs)`).join(", ")} ${t.pinned ? "it is pinned to" : "it may be placed on"} cannot run it: Docker rejects the task ("Range of CPUs is from 0.01 to ${num(Math.min(...cpuShort.map((n) => n.cpus)))}") and retries forever; ${fix}`,
+          `${f.who} has a CPU limit of ${num(f.t.limitCpus)}; node(s) ${f.cpuShort.map((n) => `${n.name} (${num(n.cpus)} CPUs)`).join(", ")} ${where} cannot run it: Docker rejects the task ("Range of CPUs is from 0.01 to ${num(Math.max(...f.cpuShort.map((n) => n.cpus)))}") and retries forever; ${f.fix}`,
           s.urn,
         );
       }
-      const memShort = eligible.filter((n) => t.limitMemoryGb > n.memoryGb);
-      if (memShort.length) {
-        report(
-          `${who} has a memory limit of ${num(t.limitMemoryGb)} GiB; node(s) ${memShort.map((n) => `${n.name} (${num(n.memoryGb)} GiB)`).join(", ")} ${t.pinned ? "it is pinned to" : "it may be placed on"} cannot give it that much; ${fix}`,
-          s.urn,
-        );
+      if (f.memShort.length === f.eligible.length) {
+        report(`${f.who} has a memory limit of ${num(f.t.limitMemoryGb)} GiB; node(s) ${f.memShort.map((n) => `${n.name} (${num(n.memoryGb)} GiB)`).join(", ")} ${where} cannot give it that much; ${f.fix}`, s.urn);
       }
+    }
+  },
+};
+
+/**
+ * Rule 15d (advisory): a service may be placed on some node too small for its CPU limit, while another
+ * eligible node fits: Swarm may put a task there, Docker rejects it at start, and it runs only once
+ * Swarm retries it on a node that fits (restarts, delays). A placement constraint fixes it.
+ */
+export const limitsPlacement: StackRule = {
+  kind: "stack",
+  name: "limits-placement",
+  description: "No node a service may be placed on is smaller than its CPU or memory limit (else Docker rejects its task there at start).",
+  level: "advisory",
+  check(all, report, ctx) {
+    if (!ctx.capacity) return;
+    for (const s of servicesOf(all)) {
+      const f = limitShortfalls(s, ctx.capacity.nodes);
+      if (!f || !f.eligible.length) continue;
+      const short = [...new Set([...f.cpuShort, ...f.memShort])].sort((a, b) => (a.name < b.name ? -1 : 1));
+      if (!short.length || f.cpuShort.length === f.eligible.length || f.memShort.length === f.eligible.length) continue;
+      const fit = f.eligible.filter((n) => !short.includes(n)).map((n) => n.name);
+      report(
+        `${f.who} (limits ${num(f.t.limitCpus)} CPUs, ${num(f.t.limitMemoryGb)} GiB) may be placed on ${short.map((n) => `${n.name} (${num(n.cpus)} CPUs, ${num(n.memoryGb)} GiB)`).join(", ")}, where Docker rejects its task at start; it runs once Swarm retries it on ${some(fit)}. Constrain it to nodes that fit: swarm.placement.sizes (node labels) or the tenant file's kestra.placement`,
+        s.urn,
+      );
     }
   },
 };

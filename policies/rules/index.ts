@@ -1,7 +1,7 @@
 /** Every rule, in a fixed order: used by the CrossGuard pack (crossguard.ts) and by the offline plan (evaluate.ts). */
 import type { Rule } from "../model";
 import { backupPolicyScope } from "./backup-policy-scope";
-import { capacity, capacityHeadroom, limitsFitNodes } from "./capacity";
+import { capacity, capacityHeadroom, limitsFitNodes, limitsPlacement } from "./capacity";
 import { cloudflareLimits } from "./cloudflare-limits";
 import { dockerSocketAndBinds } from "./docker-socket-and-binds";
 import { dockerSocketReach } from "./docker-socket-reach";
@@ -52,6 +52,7 @@ export const rules: Rule[] = [
   backupPolicyScope, // added
   capacityHeadroom, // 15b (stack, advisory)
   limitsFitNodes, // 15c (stack)
+  limitsPlacement, // 15d (stack, advisory)
   ownBucketUsers, // added (stack)
   labStack, // added (stack)
 ];

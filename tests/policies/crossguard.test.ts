@@ -95,7 +95,7 @@ describe("CrossGuard adapter", () => {
     expect(policies.map((p) => p.name)).toEqual(rules.map((r) => r.name));
     expect(policies.map((p) => p.enforcementLevel)).toEqual(rules.map((r) => r.level));
     for (const p of policies) expect("validateStack" in p).toBe(rules.find((r) => r.name === p.name)!.kind === "stack");
-    expect(policies.filter((p) => p.configSchema).map((p) => p.name)).toEqual(["capacity", "capacity-headroom", "limits-fit-nodes"]);
+    expect(policies.filter((p) => p.configSchema).map((p) => p.name)).toEqual(["capacity", "capacity-headroom", "limits-fit-nodes", "limits-placement"]);
     expect(byName("capacity").configSchema).toEqual(CAPACITY_CONFIG_SCHEMA);
   });
 

@@ -3,7 +3,8 @@ import { evaluate } from "../../policies/evaluate";
 import type { PolicyResource, RuleContext, Violation } from "../../policies/model";
 import { rules } from "../../policies/rules";
 import { backupPolicyScope } from "../../policies/rules/backup-policy-scope";
-import { capacity, capacityHeadroom, limitsFitNodes } from "../../policies/rules/capacity";
+import { capacity, capacityHeadroom, limitsFitNodes, limitsPlacement } from "../../policies/rules/capacity";
+import { capacityReport } from "../../policies/capacity";
 import { cloudflareLimits } from "../../policies/rules/cloudflare-limits";
 import { dockerSocketAndBinds } from "../../policies/rules/docker-socket-and-binds";
 import { edgeAccess } from "../../policies/rules/edge-access";
@@ -65,10 +66,10 @@ describe("baseline", () => {
       "pinned-images", "no-secret-env", "postgres-single-pinned", "traefik-labels-scope", "tenant-router",
       "storage-policy-scope", "edge-access", "network-isolation", "stack-integrity", "capacity", "file-env-secret",
       "cloudflare-limits", "swarm-objects-roll", "proxy-hardening", "runtime-tuning", "tenant-network-separation",
-      "docker-socket-reach", "backup-policy-scope", "capacity-headroom", "limits-fit-nodes", "own-bucket-users", "lab-stack",
+      "docker-socket-reach", "backup-policy-scope", "capacity-headroom", "limits-fit-nodes", "limits-placement", "own-bucket-users", "lab-stack",
     ]);
     expect(new Set(rules.map((r) => r.name)).size).toBe(rules.length);
-    expect(rules.filter((r) => r.level === "advisory").map((r) => r.name)).toEqual(["cloudflare-limits", "runtime-tuning", "capacity-headroom"]);
+    expect(rules.filter((r) => r.level === "advisory").map((r) => r.name)).toEqual(["cloudflare-limits", "runtime-tuning", "capacity-headroom", "limits-placement"]);
     for (const r of rules) expect(r.description.length).toBeGreaterThan(20);
   });
 
@@ -537,19 +538,79 @@ describe("15 capacity", () => {
       ["advisory", "the cluster keeps 0 % headroom"],
     ]);
   });
-  it("a CPU limit above a node's CPUs, where the service may run: names tenant, service and node", () => {
+  it("a CPU limit above some nodes' CPUs while another node it may run on fits: advisory only (Docker rejects it there at start; Swarm retries it elsewhere)", () => {
+    const big = (rs: PolicyResource[]) => (find(rs, "acme-executor").props.taskSpec.resources.limits.nanoCpus = 4e9);
+    const ctx = nodes({ "manager-1": [2, 4], "storage-1": [8, 4], "worker-1": [2, 4] });
+    // Before placement, this refused the tenant although storage-1 can run it.
+    expect(violations(limitsFitNodes, big, ctx)).toEqual([]);
+    const v = expectOne(violations(limitsPlacement, big, ctx), ["kestra_acme_executor", "tenant acme", "manager-1 (2.00 CPUs, 4.00 GiB)", "worker-1 (2.00 CPUs, 4.00 GiB)"], "where Docker rejects its task at start; it runs once Swarm retries it on storage-1", urnOfBase("acme-executor"));
+    expect(v.level).toBe("advisory");
+  });
+  it("a CPU limit above the CPUs of every node it may run on: mandatory, names tenant, service and nodes", () => {
     const v = expectOne(
-      violations(limitsFitNodes, (rs) => (find(rs, "acme-executor").props.taskSpec.resources.limits.nanoCpus = 4e9), nodes({ "manager-1": [2, 4], "storage-1": [8, 4], "worker-1": [2, 4] })),
-      ["kestra_acme_executor", "tenant acme", "manager-1 (2.00 CPUs)", "worker-1 (2.00 CPUs)"],
-      'has a CPU limit of 4.00; node(s) manager-1 (2.00 CPUs), worker-1 (2.00 CPUs) it may be placed on cannot run it: Docker rejects the task ("Range of CPUs is from 0.01 to 2.00")',
+      violations(limitsFitNodes, (rs) => (find(rs, "acme-executor").props.taskSpec.resources.limits.nanoCpus = 4e9), nodes({ "manager-1": [2, 4], "storage-1": [2, 4], "worker-1": [2, 4] })),
+      ["kestra_acme_executor", "tenant acme", "manager-1 (2.00 CPUs)", "storage-1 (2.00 CPUs)", "worker-1 (2.00 CPUs)"],
+      'has a CPU limit of 4.00; node(s) manager-1 (2.00 CPUs), storage-1 (2.00 CPUs), worker-1 (2.00 CPUs) it may be placed on cannot run it: Docker rejects the task ("Range of CPUs is from 0.01 to 2.00")',
       urnOfBase("acme-executor"),
     );
     expect(v.level).toBe("mandatory");
-    expect(v.message).not.toContain("storage-1");
   });
   it("a pinned service is checked against its node only", () => {
     expect(violations(limitsFitNodes, (rs) => (find(rs, "acme-postgres").props.taskSpec.resources.limits.nanoCpus = 3e9), nodes({ "manager-1": [2, 4], "storage-1": [2, 4], "worker-1": [4, 4] }))).toEqual([]);
     expectOne(violations(limitsFitNodes, () => {}, nodes({ "manager-1": [2, 4], "storage-1": [2, 1.5], "worker-1": [2, 4] })), ["platform_storage_minio"], "memory limit of 2.00 GiB; node(s) storage-1 (1.50 GiB) it is pinned to");
+  });
+});
+
+describe("15 capacity with placement (constraints against capacity.nodes' roles and labels)", () => {
+  /** manager-1 (manager), storage-1 (worker, size=large, 8 CPUs), worker-1 (worker, 2 CPUs). */
+  const labelled = (large: [number, number] = [8, 16]): RuleContext => ({
+    capacity: {
+      currency: "EUR",
+      nodes: [
+        { name: "manager-1", cpus: 2, memoryGb: 4, monthlyCost: 20, role: "manager" },
+        { name: "storage-1", cpus: large[0], memoryGb: large[1], monthlyCost: 80, role: "worker", labels: { "kestra-fleet.size": "large" } },
+        { name: "worker-1", cpus: 2, memoryGb: 4, monthlyCost: 20, role: "worker" },
+      ],
+    },
+  });
+  const constrain = (name: string, ...constraints: string[]) => (rs: PolicyResource[]) => (find(rs, name).props.taskSpec.placement = { constraints });
+  const bigOnLarge = (rs: PolicyResource[]) => {
+    find(rs, "acme-executor").props.taskSpec.resources.limits.nanoCpus = 4e9;
+    constrain("acme-executor", "node.role == worker", "node.labels.kestra-fleet.size == large")(rs);
+  };
+
+  it("a large tenant constrained to the large node: neither refused nor warned", () => {
+    expect(violations(limitsFitNodes, bigOnLarge, labelled())).toEqual([]);
+    expect(violations(limitsPlacement, bigOnLarge, labelled())).toEqual([]);
+    expect(violations(capacity, bigOnLarge, labelled())).toEqual([]);
+  });
+  it("refused when the only node its placement allows is too small for its limit", () => {
+    expectOne(violations(limitsFitNodes, bigOnLarge, labelled([3, 16])), ["kestra_acme_executor", "storage-1 (3.00 CPUs)"], "has a CPU limit of 4.00; node(s) storage-1 (3.00 CPUs) it may be placed on cannot run it");
+  });
+  it("only nodes matching a service's constraints count: a placement no node satisfies leaves it unplaced", () => {
+    const noSuchLabel = constrain("acme-executor", "node.labels.gpu == yes");
+    expectOne(violations(capacity, noSuchLabel, labelled()), ["kestra_acme_executor", "of tenant acme"], "1 task(s) fit no node with room left");
+    expect(capacityReport(fleet(), labelled().capacity!).unplaced).toEqual([]);
+  });
+  it("a floating task is priced at the rates of the nodes it may run on", () => {
+    // storage-1 costs 160 for 8 CPUs / 16 GiB; the two others 20 for 2 / 4. The executor reserves 0.25 CPU, 0.5 GiB.
+    const ctx = labelled();
+    ctx.capacity!.nodes[1].monthlyCost = 160;
+    const direct = (rs: PolicyResource[]) => capacityReport(rs, ctx.capacity!).tenants.find((t) => t.name === "acme")!.directCost;
+    const floating = fleet();
+    const onLarge = fleet();
+    constrain("acme-executor", "node.labels.kestra-fleet.size == large")(onLarge);
+    // All nodes (200 for 12 CPUs / 24 GiB): 0.25 * 100 / 12 + 0.5 * 100 / 24 = 4.17; storage-1 alone: 0.25 * 80 / 8 + 0.5 * 80 / 16 = 5.
+    expect(direct(onLarge) - direct(floating)).toBeCloseTo(5 - 4.1667, 1);
+  });
+  it("an undeclared role is not held against a node (unknown, not refused); a declared one is", () => {
+    const managersOnly = constrain("acme-executor", "node.role == manager");
+    const undeclared = labelled();
+    for (const n of undeclared.capacity!.nodes) delete n.role;
+    expect(violations(capacity, managersOnly, undeclared)).toEqual([]);
+    const tiny = labelled();
+    tiny.capacity!.nodes[0] = { ...tiny.capacity!.nodes[0], cpus: 0.3 };
+    expectOne(violations(capacity, managersOnly, tiny), ["kestra_acme_executor"], "fit no node with room left");
   });
 });
 

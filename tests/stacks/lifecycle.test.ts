@@ -40,6 +40,20 @@ describe("tenant lifecycle", () => {
     // The escrow object and the dump key stay too.
     expect(p.resources.some((r) => r.name === "backup-acme-escrow")).toBe(true);
   });
+  it("every status has a gateway labelled with it (Prometheus relabels by it); an offboarded tenant's forwards its backup's metrics only, on its private network and net_monitoring", () => {
+    for (const status of ["active", "suspended", "offboarded"]) {
+      expect(labelsOf(byName(plans[status], "acme-gateway", SERVICE))["kestra-fleet.status"], status).toBe(status);
+      expect(labelsOf(byName(plans[status], "zeta-gateway", SERVICE))["kestra-fleet.status"], status).toBe("active");
+    }
+    const g = byName(plans.offboarded, "acme-gateway", SERVICE);
+    const spec = (g.inputs as any).taskSpec;
+    // One forward (socat is the process itself): 8083 -> the backup's metrics port. No Kestra, no MinIO.
+    expect(spec.containerSpec.args).toEqual(["tcp-listen:8083,fork,reuseaddr", "tcp-connect:kestra_acme_backup:9180"]);
+    const nets = spec.networksAdvanceds.map((x: any) => plans.offboarded.resources.find((r) => r.id === x.id)!.inputs.name);
+    expect(nets).toEqual(["net_acme_private", "net_monitoring"]);
+    // Same URN as the active tenant's gateway: going offboarded updates it, never replaces it.
+    expect(g.urn).toBe(byName(plans.active, "acme-gateway", SERVICE).urn);
+  });
 });
 
 describe("backups", () => {

@@ -78,7 +78,8 @@ describe("MonitoringStack", () => {
   it("net_monitoring_proxy: internal, not attachable, fixed subnet and its first host as gateway; Prometheus and Traefik alone; the traefik job scrapes there", () => {
     const net = byName(three, "monitoring-proxy-network");
     expect(net.inputs).toMatchObject({ name: "net_monitoring_proxy", driver: "overlay", internal: true, attachable: false, ipamConfigs: [{ subnet: "10.254.254.0/26", gateway: "10.254.254.1" }] });
-    expect(net.options).toMatchObject({ ignoreChanges: ["options"], deleteBeforeReplace: true });
+    // Create before delete: the old network is still in use by Traefik and Prometheus while the new one is created.
+    expect(net.options).toMatchObject({ ignoreChanges: ["options"], deleteBeforeReplace: false });
     const on = ofType(three, SERVICE).filter((s) => netIds(s).includes(net.id));
     expect(on.map((s) => s.name).sort()).toEqual(["monitoring-prometheus", "proxy-traefik"]);
     // Traefik keeps net_monitoring for Grafana's router (traefik.swarm.network), not for its metrics.
@@ -95,9 +96,22 @@ describe("MonitoringStack", () => {
       c["kestra-fleet:monitoring"] = { ...c["kestra-fleet:monitoring"], proxyMetricsSubnet: "10.200.16.0/24" };
     });
     const plan = await planOk({ stack: "staging", projectRoot: root, tenantsDir: tenantsDir({ "acme.yaml": tenantYaml("acme") }) });
-    expect(byName(plan, "monitoring-proxy-network").inputs.ipamConfigs).toEqual([{ subnet: "10.200.16.0/24", gateway: "10.200.16.1" }]);
+    const net = byName(plan, "monitoring-proxy-network");
+    expect(net.inputs.ipamConfigs).toEqual([{ subnet: "10.200.16.0/24", gateway: "10.200.16.1" }]);
     expect(Buffer.from(String(byName(plan, "proxy-dynamic-config").inputs.data), "base64").toString("utf8")).toContain("- 10.200.16.0/24");
     expect(plan.violations).toEqual([]);
+    // A changed subnet is a new network under a new name (Docker holds one network per name), created
+    // before the old one is deleted (Docker refuses to delete a network Traefik and Prometheus still use):
+    // the engine replaces it create-first only with deleteBeforeReplace false and a name that differs.
+    expect(net.inputs.name).toBe("net_monitoring_proxy_10_200_16_0_24");
+    expect(net.inputs.name).not.toBe(byName(three, "monitoring-proxy-network").inputs.name);
+    expect(net.options).toMatchObject({ deleteBeforeReplace: false, ignoreChanges: ["options"] });
+    // Traefik and Prometheus attach by id (the new network's), and Prometheus scrapes Traefik on the new name.
+    const on = ofType(plan, SERVICE).filter((s) => netIds(s).includes(net.id));
+    expect(on.map((s) => s.name).sort()).toEqual(["monitoring-prometheus", "proxy-traefik"]);
+    const config = Buffer.from(String(byName(plan, "monitoring-prometheus-config").inputs.data), "base64").toString("utf8");
+    const job = config.slice(config.indexOf("job_name: traefik"), config.indexOf("job_name: node-exporter"));
+    expect(job).toMatch(/- __meta_dockerswarm_network_name\n\s*regex: net_monitoring_proxy_10_200_16_0_24\n\s*action: keep/);
   });
 
   it("node exporter and cAdvisor run on every node; cAdvisor shares its network with Prometheus only", () => {

@@ -33,7 +33,8 @@ describe("TenantStack services", () => {
     expect(gateways.map((g) => g.inputs.name).sort()).toEqual(["kestra_acme_gateway", "kestra_globex_gateway", "kestra_initech_gateway"]);
     const g = byName(plan, "acme-gateway", SERVICE);
     const s = spec(g);
-    expect(labelsOf(g)).toEqual({ "com.docker.stack.namespace": "kestra_acme", "kestra-fleet.role": "gateway", "kestra-fleet.tenant": "acme" });
+    // The lifecycle status: Prometheus relabels by it (README, Alerts by lifecycle status).
+    expect(labelsOf(g)).toEqual({ "com.docker.stack.namespace": "kestra_acme", "kestra-fleet.role": "gateway", "kestra-fleet.status": "active", "kestra-fleet.tenant": "acme" });
     expect(s.containerSpec.image).toBe("alpine/socat:1.8.0.3@sha256:beb4a68d9e4fe6b0f21ea774a0fde6c31f580dde6368939ed70100c5385b015e");
     // Not `minio`: inside the gateway that alias may resolve to the gateway itself.
     expect(s.containerSpec.commands).toEqual(["/bin/sh", "-c"]);
@@ -72,7 +73,10 @@ describe("TenantStack services", () => {
     expect(spec(byName(plan, "acme-postgres")).placement.constraints).toEqual(["node.hostname == swarm-node-1"]);
     expect(s.containerSpec.env).toEqual({ POSTGRES_USER: "kestra_globex", POSTGRES_DB: "kestra_globex", POSTGRES_PASSWORD_FILE: "/run/secrets/postgres_password" });
     expect(s.containerSpec.secrets.map((x: any) => x.fileName)).toEqual(["/run/secrets/postgres_password"]);
-    expect(s.containerSpec.healthcheck.tests).toEqual(["CMD", "pg_isready", "-h", "127.0.0.1", "-U", "kestra_globex", "-d", "kestra_globex"]);
+    // The recovery-aware script (infra/render/postgres.ts; run against a real PostgreSQL in tests/infra/render/postgres-health.test.ts).
+    expect(s.containerSpec.healthcheck.tests[0]).toBe("CMD-SHELL");
+    expect(s.containerSpec.healthcheck.tests[1]).toContain("pg_isready -q -h 127.0.0.1 -U 'kestra_globex' -d 'kestra_globex'");
+    expect(s.containerSpec.healthcheck.startPeriod).toBe("120s");
     expect(s.containerSpec.stopGracePeriod).toBe("120s");
     expect(pg.inputs.updateConfig).toMatchObject({ order: "stop-first" });
     expect(s.networksAdvanceds[0].aliases).toEqual(["postgres"]);

@@ -65,16 +65,43 @@ describe("cluster fit and cost", () => {
   const withNodes = (change: (nodes: Record<string, { cpus: number; memoryGb: number; diskGb: number; monthlyCost: number }>) => void) =>
     projectWithConfig("staging", (c) => change(c["kestra-fleet:capacity"].nodes));
 
-  it("refuses a profile whose CPU limit exceeds a node the service may be placed on, naming tenant, service and node", async () => {
-    const root = withNodes((n) => (n["swarm-manager-1"].cpus = 2));
+  it("refuses a profile whose CPU limit exceeds every node the service may be placed on, naming tenant, service and nodes", async () => {
+    const root = withNodes((n) => {
+      for (const x of Object.values(n)) x.cpus = 2;
+      n["swarm-node-1"].cpus = 3; // room for what is pinned there
+    });
     const r = await runPlan({ stack: "staging", projectRoot: root, tenantsDir: medium });
     if (!r.ok) throw new Error(JSON.stringify(r.errors));
     const vs = r.plan.violations.filter((v) => v.policy === "limits-fit-nodes");
     expect(vs.map((v) => [v.level, v.message.split(";")[0]])).toEqual([
       ["mandatory", "kestra_big_executor (big-executor) of tenant big has a CPU limit of 4.00"],
     ]);
-    expect(vs[0].message).toContain("node(s) swarm-manager-1 (2.00 CPUs) it may be placed on cannot run it");
-    expect(vs[0].message).toContain('"Range of CPUs is from 0.01 to 2.00"');
+    expect(vs[0].message).toContain("node(s) swarm-manager-1 (2.00 CPUs), swarm-node-1 (3.00 CPUs), swarm-node-2 (2.00 CPUs) it may be placed on cannot run it");
+    expect(vs[0].message).toContain('"Range of CPUs is from 0.01 to 3.00"');
+  });
+
+  it("one node too small among nodes that fit: a warning naming it (Docker would reject the task there first), which placement off that node silences", async () => {
+    const root = withNodes((n) => (n["swarm-manager-1"].cpus = 2));
+    const r = await runPlan({ stack: "staging", projectRoot: root, tenantsDir: medium });
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    expect(r.plan.violations.filter((v) => v.policy === "limits-fit-nodes")).toEqual([]);
+    const warn = r.plan.violations.filter((v) => v.policy === "limits-placement");
+    expect(warn.map((v) => [v.level, v.message.split(" (limits")[0]])).toEqual([["advisory", "kestra_big_executor (big-executor) of tenant big"]]);
+    expect(warn[0].message).toContain("may be placed on swarm-manager-1 (2.00 CPUs, 16.00 GiB), where Docker rejects its task at start; it runs once Swarm retries it on swarm-node-1, swarm-node-2");
+    // Tenants off the managers (roles declared): the same nodes, no warning, and the tenants' tasks priced at the workers' rates.
+    const placed = projectWithConfig("staging", (c) => {
+      c["kestra-fleet:swarm"].placement = { tenants: ["node.role == worker"] };
+      const nodes = c["kestra-fleet:capacity"].nodes;
+      nodes["swarm-manager-1"] = { ...nodes["swarm-manager-1"], cpus: 2, role: "manager" };
+      nodes["swarm-node-1"].role = "worker";
+      nodes["swarm-node-2"].role = "worker";
+    });
+    const p = await runPlan({ stack: "staging", projectRoot: placed, tenantsDir: medium });
+    if (!p.ok) throw new Error(JSON.stringify(p.errors));
+    expect(p.plan.violations.filter((v) => v.policy.startsWith("limits-"))).toEqual([]);
+    const direct = (plan: typeof p.plan, t: string) => plan.capacity!.tenants.find((x) => x.name === t)!.directCost;
+    // The manager is the cheapest node per CPU (20 for 2 CPUs vs 45 and 40 for 4): off it, floating tasks cost more.
+    expect(direct(p.plan, "big")).toBeGreaterThan(direct(r.plan, "big"));
   });
 
   it("fails when the services pinned to a node reserve more than it has, with the numbers", async () => {

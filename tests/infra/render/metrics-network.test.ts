@@ -1,6 +1,6 @@
 /** net_monitoring_proxy's subnet: the checks and the gateway (the first host, as Swarm's IPAM fills it). */
 import { describe, expect, it } from "vitest";
-import { DEFAULT_PROXY_METRICS_SUBNET, proxyMetricsGateway, proxyMetricsSubnetProblem } from "../../../infra/render/metrics-network";
+import { DEFAULT_PROXY_METRICS_SUBNET, proxyMetricsGateway, proxyMetricsNetworkName, proxyMetricsSubnetProblem } from "../../../infra/render/metrics-network";
 
 describe("proxy metrics subnet", () => {
   it("the default is a valid /26 outside Swarm's first allocations and Docker's local pools", () => {
@@ -22,5 +22,12 @@ describe("proxy metrics subnet", () => {
       expect(proxyMetricsSubnetProblem(bad), bad).toBe("is not an IPv4 CIDR range such as 10.254.254.0/26");
     }
     expect(() => proxyMetricsGateway("10.254.254.1/26")).toThrow(/not a network address/);
+  });
+  it("network name: the historic name for the default range, one name per other range (so a change creates before it deletes)", () => {
+    expect(proxyMetricsNetworkName(DEFAULT_PROXY_METRICS_SUBNET)).toBe("net_monitoring_proxy");
+    expect(proxyMetricsNetworkName("10.200.16.0/24")).toBe("net_monitoring_proxy_10_200_16_0_24");
+    expect(proxyMetricsNetworkName("10.200.16.0/25")).not.toBe(proxyMetricsNetworkName("10.200.16.0/24"));
+    expect(proxyMetricsNetworkName("10.254.254.64/26")).not.toBe(proxyMetricsNetworkName(DEFAULT_PROXY_METRICS_SUBNET));
+    expect(() => proxyMetricsNetworkName("10.254.254.1/26")).toThrow(/not a network address/);
   });
 });

@@ -1,0 +1,197 @@
+/**
+ * Alerts by lifecycle status (issue: a suspended tenant's Kestra-down alerts paged forever; an
+ * offboarded tenant's backup was watched by nothing). Two halves:
+ * - discovery: the rendered scrape jobs' relabeling run by a real Prometheus (Debian's, installed when
+ *   missing) on targets carrying the labels dockerswarm discovery gives a tenant's gateway, one per
+ *   status: the Kestra jobs keep active tenants (and a gateway without the status label) and drop
+ *   suspended and offboarded ones; the backup job keeps every status and labels it;
+ * - rules: `promtool test rules` on the series each status produces.
+ */
+import { spawn, spawnSync, type ChildProcess } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as path from "path";
+import { stringify } from "yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { alertRules, BACKUP_JOB, prometheusConfigObject, renderAlertRules, serviceLabelMeta } from "../../../infra/render/monitoring";
+import { BACKUP_METRICS_PATH } from "../../../infra/render/backup";
+import { LABEL_ROLE, LABEL_STATUS, LABEL_TENANT, MONITORING_NETWORK } from "../../../infra/naming";
+import { tmpDir } from "../../files";
+import { requireTool } from "../../tools";
+
+let promtool = "";
+let prometheus = "";
+beforeAll(() => {
+  promtool = requireTool("promtool", "prometheus");
+  prometheus = requireTool("prometheus", "prometheus");
+}, 320_000);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** One gateway per status (and one without the label, as before this change), as dockerswarm discovery labels it. */
+const GATEWAYS: { tenant: string; status?: string }[] = [
+  { tenant: "act", status: "active" },
+  { tenant: "sus", status: "suspended" },
+  { tenant: "off", status: "offboarded" },
+  { tenant: "old" },
+];
+
+interface Target {
+  labels: Record<string, string>;
+  discoveredLabels: Record<string, string>;
+}
+
+describe("scrape targets by lifecycle status (a real Prometheus runs the rendered relabeling)", () => {
+  let proc: ChildProcess | undefined;
+  let active: Target[] = [];
+  let dropped: Target[] = [];
+  beforeAll(async () => {
+    const dir = tmpDir("kf-lifecycle-prom-");
+    const jobs = (prometheusConfigObject("staging").scrape_configs as Record<string, any>[]).filter((j) => ["kestra-backend", "kestra-web", BACKUP_JOB].includes(j.job_name));
+    expect(jobs).toHaveLength(3);
+    const closed = await freePort();
+    const scrape_configs = jobs.map((j) => {
+      const { dockerswarm_sd_configs, basic_auth, ...rest } = j;
+      expect(dockerswarm_sd_configs).toHaveLength(1);
+      return {
+        ...rest,
+        // The labels dockerswarm_sd gives each gateway task on the monitoring network (its relabeling runs unchanged).
+        static_configs: GATEWAYS.map((g, i) => ({
+          targets: [`127.0.0.${i + 2}:${closed}`],
+          labels: {
+            __meta_dockerswarm_network_name: MONITORING_NETWORK,
+            __meta_dockerswarm_node_hostname: "node-1",
+            __meta_dockerswarm_service_name: `kestra_${g.tenant}_gateway`,
+            [serviceLabelMeta(LABEL_ROLE)]: "gateway",
+            [serviceLabelMeta(LABEL_TENANT)]: g.tenant,
+            ...(g.status ? { [serviceLabelMeta(LABEL_STATUS)]: g.status } : {}),
+          },
+        })),
+      };
+    });
+    fs.writeFileSync(path.join(dir, "prometheus.yml"), stringify({ global: { scrape_interval: "1h" }, scrape_configs }));
+    const port = await freePort();
+    proc = spawn(prometheus, [`--config.file=${path.join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${path.join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ["ignore", "ignore", "pipe"] });
+    let log = "";
+    proc.stderr!.on("data", (b) => (log += b));
+    for (let i = 0; i < 150; i++) {
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}/api/v1/targets?state=any`);
+        if (r.ok) {
+          const body = (await r.json()) as { data: { activeTargets: Target[]; droppedTargets: Target[] } };
+          active = body.data.activeTargets;
+          dropped = body.data.droppedTargets;
+          if (active.length + dropped.length >= 12) return;
+        }
+      } catch {
+        /* not listening yet */
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`Prometheus did not list the targets:\n${log}`);
+  }, 60_000);
+  afterAll(() => {
+    if (proc?.pid) proc.kill("SIGTERM");
+  });
+
+  const activeOf = (job: string) => active.filter((t) => t.labels.job === job).map((t) => [t.labels.tenant, t.labels.status ?? ""]).sort();
+  /** Dropped targets carry no job label: told apart by their metrics path (the Kestra jobs share /prometheus). */
+  const droppedOf = (metricsPath: string) => dropped.filter((t) => t.discoveredLabels.__metrics_path__ === metricsPath).map((t) => t.discoveredLabels[serviceLabelMeta(LABEL_TENANT)]).sort();
+
+  it("the Kestra jobs scrape active tenants (and a gateway without the label) and drop suspended and offboarded ones", () => {
+    for (const job of ["kestra-backend", "kestra-web"]) {
+      expect(activeOf(job), job).toEqual([["act", "active"], ["old", ""]]);
+    }
+    // Both Kestra jobs (path /prometheus) drop both tenants; nothing else is dropped.
+    expect(droppedOf("/prometheus")).toEqual(["off", "off", "sus", "sus"]);
+    expect(dropped).toHaveLength(4);
+  });
+
+  it("the backup job scrapes every status and labels it", () => {
+    expect(activeOf(BACKUP_JOB)).toEqual([["act", "active"], ["off", "offboarded"], ["old", ""], ["sus", "suspended"]]);
+    expect(droppedOf(BACKUP_METRICS_PATH)).toEqual([]);
+  });
+});
+
+/** `promtool test rules` on the rendered rules: each case's alerts at `at`, exactly. */
+function ruleTest(series: { series: string; values: string }[], evals: { at: string; alert: string; firing: Record<string, string>[]; value?: string }[]) {
+  const dir = tmpDir("kf-lifecycle-rules-");
+  fs.writeFileSync(path.join(dir, "rules.yml"), renderAlertRules());
+  const annotations = (alert: string, labels: Record<string, string>, value = "") =>
+    Object.fromEntries(
+      Object.entries(alertRules().find((r) => r.alert === alert)!.annotations).map(([k, v]) => [
+        k,
+        v.replace(/\{\{ \$value \| \w+ \}\}/g, value).replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, l: string) => labels[l] ?? ""),
+      ]),
+    );
+  const alert_rule_test = evals.map((e) => ({ eval_time: e.at, alertname: e.alert, exp_alerts: e.firing.map((l) => ({ exp_labels: l, exp_annotations: annotations(e.alert, l, e.value) })) }));
+  fs.writeFileSync(path.join(dir, "tests.yml"), stringify({ rule_files: ["rules.yml"], evaluation_interval: "1m", tests: [{ interval: "1m", input_series: series, alert_rule_test }] }));
+  const r = spawnSync(promtool, ["test", "rules", "tests.yml"], { cwd: dir, encoding: "utf8" });
+  return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
+}
+
+const up = (job: string, tenant: string, status: string, values: string) => ({ series: `up{job="${job}",tenant="${tenant}",instance="${tenant}",status="${status}"}`, values });
+const backup = (metric: string, tenant: string, status: string, values: string) => ({ series: `kestra_fleet_backup_${metric}{job="backup",tenant="${tenant}",instance="${tenant}",status="${status}"}`, values });
+const backupContainer = (tenant: string) => ({ series: `container_last_seen{tenant="${tenant}",tenant_service="backup",container_service="kestra_${tenant}_backup",id="/docker/${tenant}"}`, values: "60+60x140" });
+
+describe("alert rules by lifecycle status (promtool test rules)", () => {
+  it("Kestra down pages for an active tenant only: never for a suspended or offboarded one, even if its gateway is scraped", () => {
+    const r = ruleTest(
+      [up("kestra-backend", "act", "active", "0x20"), up("kestra-backend", "sus", "suspended", "0x20"), up("kestra-backend", "off", "offboarded", "0x20"), up("kestra-web", "act", "active", "0x20"), up("kestra-web", "sus", "suspended", "0x20")],
+      [
+        { at: "10m", alert: "KestraBackendDown", firing: [{ job: "kestra-backend", tenant: "act", instance: "act", status: "active", severity: "critical" }] },
+        { at: "10m", alert: "KestraWebDown", firing: [{ job: "kestra-web", tenant: "act", instance: "act", status: "active", severity: "critical" }] },
+      ],
+    );
+    expect(r.out).toContain("SUCCESS");
+    expect(r.status).toBe(0);
+  });
+
+  it("an offboarded tenant's backup is watched like any other: old dumps and failures fire, a healthy one is silent, and its target is not 'absent'", () => {
+    const r = ruleTest(
+      [
+        backupContainer("off"),
+        backupContainer("sus"),
+        backupContainer("act"),
+        up("backup", "off", "offboarded", "1x140"),
+        up("backup", "sus", "suspended", "1x140"),
+        up("backup", "act", "active", "1x140"),
+        backup("interval_seconds", "off", "offboarded", "3600x140"),
+        backup("last_success_timestamp_seconds", "off", "offboarded", "0x140"),
+        backup("consecutive_failures", "off", "offboarded", "0 1 2 3x140"),
+        backup("interval_seconds", "sus", "suspended", "3600x140"),
+        backup("last_success_timestamp_seconds", "sus", "suspended", "0+60x140"),
+        backup("interval_seconds", "act", "active", "3600x140"),
+        backup("last_success_timestamp_seconds", "act", "active", "0+60x140"),
+      ],
+      [
+        { at: "130m", alert: "BackupTooOld", firing: [{ tenant: "off", severity: "critical" }], value: "2h 10m 0s" },
+        { at: "130m", alert: "BackupFailing", firing: [{ job: "backup", tenant: "off", instance: "off", status: "offboarded", severity: "warning" }], value: "3" },
+        { at: "130m", alert: "BackupMetricsAbsent", firing: [] },
+        { at: "130m", alert: "BackupMetricsDown", firing: [] },
+      ],
+    );
+    expect(r.out).toContain("SUCCESS");
+    expect(r.status).toBe(0);
+  });
+
+  it("a backup container without a target still pages BackupMetricsAbsent, whatever the status (the gateway is missing)", () => {
+    const r = ruleTest([backupContainer("off"), up("backup", "act", "active", "1x140"), backupContainer("act")], [{ at: "30m", alert: "BackupMetricsAbsent", firing: [{ tenant: "off", severity: "critical" }] }]);
+    expect(r.out).toContain("SUCCESS");
+    expect(r.status).toBe(0);
+  });
+
+  it("the rule tests can fail: a suspended tenant expected to page does not", () => {
+    const r = ruleTest([up("kestra-backend", "sus", "suspended", "0x20")], [{ at: "10m", alert: "KestraBackendDown", firing: [{ job: "kestra-backend", tenant: "sus", instance: "sus", status: "suspended", severity: "critical" }] }]);
+    expect(r.status).not.toBe(0);
+  });
+});
