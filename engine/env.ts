@@ -37,6 +37,20 @@ export function engineEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.Process
   };
 }
 
+/** The throwaway stack's passphrase: it protects only fake values in a folder deleted afterwards. */
+export const THROWAWAY_PASSPHRASE = "throwaway-preview-passphrase";
+
+/**
+ * engineEnv plus a throwaway backend: a local file backend in `stateDir` (no login, no service, the
+ * operator's own login untouched) and the passphrase secrets provider.
+ */
+export function throwawayEnv(stateDir: string, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...engineEnv(base), PULUMI_BACKEND_URL: `file://${stateDir}`, PULUMI_CONFIG_PASSPHRASE: THROWAWAY_PASSPHRASE };
+  delete env.PULUMI_ACCESS_TOKEN;
+  delete env.PULUMI_CONFIG_PASSPHRASE_FILE;
+  return env;
+}
+
 /** What `npm run engine` recorded about each plugin it could not build (status.json). */
 export interface BuildStatus {
   failed: Record<string, { version: string; step: string; error: string }>;

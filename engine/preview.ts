@@ -28,12 +28,11 @@ import { formatDiagnostic, sortDiagnostics } from "../infra/diagnostics";
 import { loadInputs } from "../infra/inputs";
 import { runPlan } from "../infra/plan/run";
 import { stacksIn } from "../infra/tenants/load";
-import { EngineError, checkEngine, engineEnv } from "./env";
+import { timedPulumi, type Measured } from "./bench";
+import { EngineError, checkEngine, throwawayEnv } from "./env";
 import { ROOT } from "./versions";
 
 const USAGE = "usage: npm run preview -- --stack <stack> [--config Pulumi.<stack>.yaml] [--tenants DIR] [--json] [--keep]";
-/** The throwaway stack's passphrase: it protects only the fake values of a folder deleted afterwards. */
-export const THROWAWAY_PASSPHRASE = "throwaway-preview-passphrase";
 
 export interface PreviewOptions {
   stack: string;
@@ -46,6 +45,8 @@ export interface PreviewOptions {
   extraArgs?: string[];
   /** Policy pack folder (default: policies/ of this repository). */
   policyPack?: string;
+  /** Time the `pulumi preview` itself (wall time, peak memory of the largest process). */
+  measure?: boolean;
 }
 
 export interface PreviewResult {
@@ -57,6 +58,7 @@ export interface PreviewResult {
   /** Plugins the stack's resources need. */
   plugins: string[];
   dir?: string;
+  measured?: Measured;
 }
 
 /** A fake value of the right shape: an SSH key must parse as the PEM the program accepts. */
@@ -149,14 +151,7 @@ export async function previewStack(opts: PreviewOptions): Promise<PreviewResult>
       return result;
     }
 
-    const env: NodeJS.ProcessEnv = {
-      ...engineEnv(),
-      PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
-      PULUMI_CONFIG_PASSPHRASE: THROWAWAY_PASSPHRASE,
-      KESTRA_FLEET_TENANTS_DIR: tenantsDir,
-    };
-    delete env.PULUMI_ACCESS_TOKEN;
-    delete env.PULUMI_CONFIG_PASSPHRASE_FILE;
+    const env: NodeJS.ProcessEnv = { ...throwawayEnv(path.join(dir, "state")), KESTRA_FLEET_TENANTS_DIR: tenantsDir };
     const init = pulumi(["stack", "init", stack, "--secrets-provider", "passphrase", "--non-interactive"], project, env);
     if (init.status !== 0) throw new Error(`pulumi stack init failed: ${init.stderr}`);
     for (const key of result.fakes) {
@@ -165,7 +160,8 @@ export async function previewStack(opts: PreviewOptions): Promise<PreviewResult>
     }
     const note = `Throwaway stack ${stack} in ${dir}: fake secret values for ${result.fakes.length ? result.fakes.join(", ") : "nothing"}${dropped.length ? `; secure values of the copied config not readable here, dropped: ${dropped.join(", ")}` : ""}.\n`;
     const args = ["preview", "--stack", stack, "--non-interactive", "--policy-pack", opts.policyPack ?? path.join(ROOT, "policies"), ...(opts.json ? ["--json"] : ["--diff"]), ...(opts.extraArgs ?? [])];
-    const r = pulumi(args, project, env);
+    const r = opts.measure ? timedPulumi(args, project, env) : pulumi(args, project, env);
+    if (opts.measure) result.measured = r as Measured;
     result.status = r.status ?? 1;
     result.stdout = r.stdout;
     result.stderr = note + r.stderr;

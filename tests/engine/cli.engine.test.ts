@@ -1,0 +1,96 @@
+/**
+ * The real engine of `npm run engine`: the CLI and the language host at the versions package-lock.json
+ * pins run a TypeScript program and a policy pack (a mandatory violation fails the preview), offline,
+ * on a throwaway file backend. Fails (never skips) when the engine is not built: run `npm run engine`.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { copyFixture } from "../../engine/bench";
+import { checkEngine, engineEnv, throwawayEnv } from "../../engine/env";
+import { engineVersions, ROOT } from "../../engine/versions";
+import { tmpDir } from "../files";
+
+const MANDATORY_PACK = path.join(ROOT, "tests", "fixtures", "engine", "policy-mandatory");
+
+/** A throwaway copy and stack of the components fixture; returns a runner of pulumi commands in it. */
+function throwawayStack(config: Record<string, string> = {}) {
+  const dir = tmpDir("kf-engine-stack-");
+  const project = copyFixture(dir);
+  const env = throwawayEnv(path.join(dir, "state"));
+  const pulumi = (...args: string[]) => spawnSync("pulumi", [...args, "--non-interactive"], { cwd: project, env, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+  const stack = `t${process.pid}`;
+  const init = pulumi("stack", "init", stack, "--secrets-provider", "passphrase");
+  expect(init.status, init.stderr).toBe(0);
+  for (const [k, v] of Object.entries(config)) expect(pulumi("config", "set", k, v, "--stack", stack).status).toBe(0);
+  return { pulumi, stack, cleanup: () => { pulumi("stack", "rm", stack, "--yes", "--force"); fs.rmSync(dir, { recursive: true, force: true }); } };
+}
+
+beforeAll(() => {
+  checkEngine({ plugins: [] });
+  if (!fs.existsSync(path.join(ROOT, "policies", "node_modules", "@pulumi", "policy"))) {
+    const r = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: path.join(ROOT, "policies"), encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`npm ci in policies/ failed:\n${r.stderr}`);
+  }
+});
+
+describe("the engine's binaries", () => {
+  it("print the @pulumi/pulumi version of package-lock.json", () => {
+    const want = `v${engineVersions().pulumi}`;
+    expect(spawnSync("pulumi", ["version"], { env: engineEnv(), encoding: "utf8" }).stdout.trim()).toBe(want);
+    expect(spawnSync("pulumi-language-nodejs", ["-version"], { env: engineEnv(), encoding: "utf8" }).stdout.trim()).toBe(want);
+  });
+});
+
+describe("a real preview on a throwaway file backend", () => {
+  it("runs the TypeScript program: URNs, parents, dependencies, protect and aliases as the engine computes them", () => {
+    const s = throwawayStack({ count: "3" });
+    try {
+      const r = s.pulumi("preview", "--stack", s.stack, "--json");
+      expect(r.status, r.stderr + r.stdout).toBe(0);
+      const out = JSON.parse(r.stdout) as { steps: { op: string; urn: string; newState: any }[] };
+      const urn = (type: string, name: string, parentType?: string) =>
+        `urn:pulumi:${s.stack}::engine-fixture::${parentType ? `${parentType}$` : ""}${type}::${name}`;
+      const stackType = "pulumi:pulumi:Stack";
+      const byUrn = new Map(out.steps.map((st) => [st.urn, st]));
+      const box1 = byUrn.get(urn("fixture:index:Box", "box-1", stackType));
+      const child1 = byUrn.get(urn("fixture:index:Box", "box-1-child", `${stackType}$fixture:index:Box`));
+      expect(box1?.op).toBe("create");
+      expect(child1?.newState.parent).toBe(box1!.urn);
+      expect(child1?.newState.protect).toBe(true);
+      expect(box1?.newState.dependencies).toEqual([urn("fixture:index:Box", "box-0", stackType)]);
+      expect(box1?.newState.inputs).toEqual({ size: 1 });
+      expect(out.steps.filter((st) => st.newState?.type === "fixture:index:Box")).toHaveLength(6);
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  it("loads this project's policy pack (policies/): it passes a program without its resource types", () => {
+    const s = throwawayStack({ count: "1" });
+    try {
+      const r = s.pulumi("preview", "--stack", s.stack, "--policy-pack", path.join(ROOT, "policies"));
+      expect(r.status, r.stderr + r.stdout).toBe(0);
+      expect(r.stdout).toContain("kestra-fleet");
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  it("a mandatory policy violation fails the real preview", () => {
+    const s = throwawayStack({ count: "3" });
+    try {
+      expect(s.pulumi("config", "set", "count", "2", "--stack", s.stack).status).toBe(0);
+      const ok = s.pulumi("preview", "--stack", s.stack, "--policy-pack", MANDATORY_PACK);
+      expect(ok.status, ok.stderr + ok.stdout).toBe(0);
+      expect(s.pulumi("config", "set", "count", "3", "--stack", s.stack).status).toBe(0);
+      const r = s.pulumi("preview", "--stack", s.stack, "--policy-pack", MANDATORY_PACK);
+      expect(r.status).not.toBe(0);
+      expect(r.stdout + r.stderr).toMatch(/mandatory/);
+      expect(r.stdout + r.stderr).toContain("box-2 has size 2");
+    } finally {
+      s.cleanup();
+    }
+  });
+});
