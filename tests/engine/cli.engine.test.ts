@@ -8,7 +8,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { copyFixture } from "../../engine/bench";
-import { checkEngine, engineEnv, throwawayEnv } from "../../engine/env";
+import { checkEngine, engineEnv, pluginDir, throwawayEnv } from "../../engine/env";
+import { previewStack } from "../../engine/preview";
 import { engineVersions, ROOT } from "../../engine/versions";
 import { tmpDir } from "../files";
 
@@ -111,6 +112,47 @@ describe("a real preview on a throwaway file backend", () => {
       expect(r.stdout + r.stderr).toContain("box-2 has size 2");
     } finally {
       s.cleanup();
+    }
+  });
+});
+
+describe("npm run preview", () => {
+  const fixtureConfig = path.join(ROOT, "tests", "fixtures", "project", "Pulumi.staging.yaml");
+  const fixtureTenants = path.join(ROOT, "tests", "fixtures", "project", "tenants");
+
+  it("names the plugins a stack needs that the engine lacks, before running anything", async () => {
+    const r = await previewStack({ stack: "staging", configFile: fixtureConfig, tenantsDir: fixtureTenants });
+    expect(r.plugins).toEqual(["cloudflare", "docker", "minio", "random"]);
+    if (r.status === 3) {
+      expect(r.stderr).toContain("The Pulumi engine is not ready");
+      for (const p of engineVersions().plugins.filter((x) => r.plugins.includes(x.name))) expect(r.stderr).toContain(`plugin ${p.name} ${p.version} (${p.npm})`);
+    } else {
+      // With every plugin built, the fixture's staging stack previews, policy pack included.
+      expect(r.status, r.stderr).toBe(0);
+    }
+  });
+
+  it("sets up the throwaway stack with fake secrets and runs the program on the real engine, which stops at a missing plugin without downloading it", async () => {
+    const before = fs.readFileSync(fixtureConfig, "utf8");
+    const r = await previewStack({ stack: "staging", configFile: fixtureConfig, tenantsDir: fixtureTenants, checkPlugins: false });
+    expect(fs.readFileSync(fixtureConfig, "utf8")).toBe(before);
+    expect(r.fakes).toEqual([
+      "kestra-fleet:acmeDnsApiToken",
+      "kestra-fleet:backupEscrowPassphrase",
+      "kestra-fleet:backupTargetPassword",
+      "kestra-fleet:backupTargetUser",
+      "kestra-fleet:cloudflareApiToken",
+      "kestra-fleet:gitCredentials.globex.sshKey",
+    ]);
+    expect(r.stderr).toContain(`fake secret values for ${r.fakes.join(", ")}`);
+    expect(r.stdout).toContain("kestra-fleet-staging");
+    const missing = r.plugins.filter((p) => !fs.existsSync(path.join(pluginDir(p, engineVersions().plugins.find((x) => x.name === p)!.version), `pulumi-resource-${p}`)));
+    if (missing.length) {
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/no resource plugin 'pulumi-resource-\w+' found in the workspace at version v/);
+      expect(r.stdout + r.stderr).not.toMatch(/download/i);
+    } else {
+      expect(r.status, r.stderr).toBe(0);
     }
   });
 });
