@@ -68,6 +68,7 @@ async function engineBench(sizes: number[], keep: boolean): Promise<number> {
         const t0 = Date.now();
         const r = await previewStack({ stack: BENCH_STACK, configFile: path.join(dir, `Pulumi.${BENCH_STACK}.yaml`), tenantsDir: tenants, measure: true });
         previewWall = (Date.now() - t0) / 1000;
+        if (r.status === 3) throw new Error(`the engine lacks plugins for ${r.plugins.join(", ")}: ${r.stderr.split("\n").filter((l) => l.startsWith("  - ")).map((l) => l.slice(4).split(" (")[0]).join("; ")} (npm run preview -- --stack prod says why)`);
         if (r.status !== 0) throw new Error(r.stderr.split("\n").slice(0, 12).join("\n"));
         preview = (r.measured?.wallSeconds ?? previewWall).toFixed(1);
         previewPeak = String(r.measured?.peakMiB ?? "-");

@@ -103,6 +103,13 @@ export function pluginsOf(types: string[], project: string): string[] {
   return [...out].sort();
 }
 
+/** The policy pack runs from its own folder and needs its own node_modules: `npm ci` there when missing. */
+export function ensurePolicyDeps(pack = path.join(ROOT, "policies")): void {
+  if (fs.existsSync(path.join(pack, "node_modules", "@pulumi", "policy")) || !fs.existsSync(path.join(pack, "package-lock.json"))) return;
+  const r = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: pack, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`npm ci in ${pack} failed:\n${r.stderr}`);
+}
+
 function pulumi(args: string[], cwd: string, env: NodeJS.ProcessEnv, input?: string) {
   return spawnSync("pulumi", args, { cwd, env, input, encoding: "utf8", maxBuffer: 512 * 1024 * 1024 });
 }
@@ -156,6 +163,7 @@ export async function previewStack(opts: PreviewOptions): Promise<PreviewResult>
       return result;
     }
 
+    ensurePolicyDeps(opts.policyPack ?? path.join(ROOT, "policies"));
     const env: NodeJS.ProcessEnv = { ...throwawayEnv(path.join(dir, "state")), KESTRA_FLEET_TENANTS_DIR: tenantsDir };
     const init = pulumi(["stack", "init", stack, "--secrets-provider", "passphrase", "--non-interactive"], project, env);
     if (init.status !== 0) throw new Error(`pulumi stack init failed: ${init.stderr}`);

@@ -9,7 +9,7 @@ import * as path from "path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { copyFixture } from "../../engine/bench";
 import { checkEngine, engineEnv, pluginDir, throwawayEnv } from "../../engine/env";
-import { previewStack } from "../../engine/preview";
+import { ensurePolicyDeps, previewStack } from "../../engine/preview";
 import { engineVersions, ROOT } from "../../engine/versions";
 import { tmpDir } from "../files";
 
@@ -46,10 +46,7 @@ function throwawayStack(config: Record<string, string> = {}) {
 
 beforeAll(() => {
   checkEngine({ plugins: [] });
-  if (!fs.existsSync(path.join(ROOT, "policies", "node_modules", "@pulumi", "policy"))) {
-    const r = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: path.join(ROOT, "policies"), encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`npm ci in policies/ failed:\n${r.stderr}`);
-  }
+  ensurePolicyDeps();
 });
 
 describe("the engine's binaries", () => {
