@@ -76,6 +76,7 @@ async function engineBench(sizes: number[], keep: boolean): Promise<number> {
       } catch (e) {
         process.stderr.write(`N=${n}: the real preview did not run:\n${(e as Error).message}\n`);
         preview = "not run";
+        previewWall = NaN;
       }
       const floorDir = path.join(dir, "floor");
       const floor = engineFloor(resources, floorDir);
