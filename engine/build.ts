@@ -49,7 +49,8 @@ class StepError extends Error {
   }
 }
 
-const goEnv = (): NodeJS.ProcessEnv => ({ ...process.env, CGO_ENABLED: "0", GOTOOLCHAIN: "local", GOFLAGS: [process.env.GOFLAGS, "-mod=mod"].filter(Boolean).join(" ") });
+// -buildvcs=false: the wrapper modules sit inside this repository's work tree; its git state is not the binary's.
+const goEnv = (): NodeJS.ProcessEnv => ({ ...process.env, CGO_ENABLED: "0", GOTOOLCHAIN: "local", GOFLAGS: [process.env.GOFLAGS, "-mod=mod", "-buildvcs=false"].filter(Boolean).join(" ") });
 
 /** `go build` under /usr/bin/time (wall time and peak memory), at low priority: the machine is shared. */
 function timedGoBuild(dir: string, args: string[], step: string): Measure {

@@ -134,3 +134,21 @@ describe("preview helpers", () => {
     expect(sshKeyProblem(key)).toBeUndefined();
   });
 });
+
+describe("aws only where a stack uses it (the engine loads plugins lazily)", () => {
+  it("staging without AWS storage or backups registers no aws provider or resource; prod with AWS storage does, and the check says why it has no plugin", async () => {
+    const { runPlan } = await import("../../infra/plan/run");
+    const { FIXTURE_ROOT, FIXTURE_TENANTS } = await import("../files-root");
+    const types = async (stack: string) => {
+      const r = await runPlan({ stack, projectRoot: FIXTURE_ROOT, tenantsDir: FIXTURE_TENANTS });
+      if (!r.ok) throw new Error(JSON.stringify(r.errors));
+      return r.plan.resources.map((x) => x.type);
+    };
+    const staging = pluginsOf(await types("staging"), "kestra-fleet");
+    expect(staging).not.toContain("aws");
+    expect(staging).toEqual(["cloudflare", "docker", "minio", "random"]);
+    const prod = pluginsOf(await types("prod"), "kestra-fleet");
+    expect(prod).toContain("aws");
+    expect(engineProblems({ plugins: prod }).join("\n")).toMatch(/plugin aws \S+ \(@pulumi\/aws\) is not built here/);
+  });
+});
