@@ -10,7 +10,9 @@ import { checkEngine, EngineError, engineEnv, engineProblems, pluginDir, statusF
 import { fakeSecret, pluginsOf, throwawayConfig } from "../../engine/preview";
 import { engineVersions, lockedVersion, ROOT } from "../../engine/versions";
 import { sshKeyProblem } from "../../infra/git-key";
+import { runPlan } from "../../infra/plan/run";
 import { tmpDir } from "../files";
+import { FIXTURE_ROOT, FIXTURE_TENANTS } from "../files-root";
 
 const saved = process.env.KESTRA_ENGINE_DIR;
 let dir: string;
@@ -137,8 +139,6 @@ describe("preview helpers", () => {
 
 describe("aws only where a stack uses it (the engine loads plugins lazily)", () => {
   it("staging without AWS storage or backups registers no aws provider or resource; prod with AWS storage does, and the check says why it has no plugin", async () => {
-    const { runPlan } = await import("../../infra/plan/run");
-    const { FIXTURE_ROOT, FIXTURE_TENANTS } = await import("../files-root");
     const types = async (stack: string) => {
       const r = await runPlan({ stack, projectRoot: FIXTURE_ROOT, tenantsDir: FIXTURE_TENANTS });
       if (!r.ok) throw new Error(JSON.stringify(r.errors));
