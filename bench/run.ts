@@ -79,7 +79,7 @@ async function engineBench(sizes: number[], keep: boolean): Promise<number> {
         previewWall = NaN;
       }
       const floorDir = path.join(dir, "floor");
-      const floor = engineFloor(resources, floorDir);
+      const floor = await engineFloor(resources, floorDir);
       if (floor.status !== 0) throw new Error(`floor preview failed:\n${floor.stderr}`);
       rows.push([String(n), String(resources), preview, previewPeak, floor.wallSeconds.toFixed(1), String(floor.peakMiB), Number.isNaN(previewWall) ? "-" : (previewWall / floor.wallSeconds).toFixed(2)]);
       process.stderr.write(`N=${n} done (load average ${os.loadavg()[0].toFixed(2)})\n`);

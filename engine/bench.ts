@@ -4,10 +4,9 @@
  * fixture (tests/fixtures/engine/components) registering the same number of resources of one
  * trivial kind (a component resource, which needs no plugin) under the same CLI.
  */
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { throwawayEnv } from "./env";
+import { runAsync, throwawayEnv } from "./env";
 import { ROOT } from "./versions";
 
 export const COMPONENTS_FIXTURE = path.join(ROOT, "tests", "fixtures", "engine", "components");
@@ -32,22 +31,21 @@ export interface Measured {
 }
 
 /** Runs `pulumi ARGS` under /usr/bin/time (the peak is the largest of the process tree's members). */
-export function timedPulumi(args: string[], cwd: string, env: NodeJS.ProcessEnv): Measured {
+export async function timedPulumi(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Measured> {
   const timeFile = path.join(cwd, ".time");
   const t0 = Date.now();
-  const r = spawnSync("/usr/bin/time", ["-f", "%M", "-o", timeFile, "pulumi", ...args], { cwd, env, encoding: "utf8", maxBuffer: 512 * 1024 * 1024 });
+  const r = await runAsync("/usr/bin/time", ["-f", "%M", "-o", timeFile, "pulumi", ...args], { cwd, env });
   const wallSeconds = (Date.now() - t0) / 1000;
   const kb = Number(fs.readFileSync(timeFile, "utf8").trim().split("\n").pop());
-  return { wallSeconds, peakMiB: Math.round(kb / 1024), status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+  return { wallSeconds, peakMiB: Math.round(kb / 1024), status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** The floor: `pulumi preview` of `resources` flat component resources on a throwaway stack. */
-export function engineFloor(resources: number, dir: string): Measured {
+export async function engineFloor(resources: number, dir: string): Promise<Measured> {
   const project = copyFixture(dir);
   const env = throwawayEnv(path.join(dir, "state"));
-  const run = (...a: string[]) => spawnSync("pulumi", [...a, "--non-interactive"], { cwd: project, env, encoding: "utf8" });
   for (const a of [["stack", "init", "floor", "--secrets-provider", "passphrase"], ["config", "set", "count", String(resources)], ["config", "set", "flat", "true"]]) {
-    const r = run(...a);
+    const r = await runAsync("pulumi", [...a, "--non-interactive"], { cwd: project, env });
     if (r.status !== 0) throw new Error(`pulumi ${a.join(" ")}: ${r.stderr}`);
   }
   return timedPulumi(["preview", "--stack", "floor", "--non-interactive"], project, env);

@@ -9,7 +9,7 @@
  * The engine folder is `.cache/engine` of this repository, or $KESTRA_ENGINE_DIR when set (to use
  * an engine built in another checkout).
  */
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { engineVersions, ROOT } from "./versions";
@@ -124,4 +124,24 @@ export function engineProblems(opts: { plugins?: string[] } = {}): string[] {
 export function checkEngine(opts: { plugins?: string[] } = {}): void {
   const problems = engineProblems(opts);
   if (problems.length) throw new EngineError(problems);
+}
+
+export interface Ran {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command without blocking the event loop (a long preview must not stall a test worker). */
+export function runAsync(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; input?: string }): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ status: code ?? (signal ? 128 : 1), stdout, stderr }));
+    child.stdin.end(opts.input ?? "");
+  });
 }

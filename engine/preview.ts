@@ -16,7 +16,6 @@
  * 2 bad command line; 3 the engine is not ready (missing plugin, wrong version: the message names
  * it and the fix); 4 invalid input caught before the engine ran.
  */
-import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -29,7 +28,7 @@ import { loadInputs } from "../infra/inputs";
 import { runPlan } from "../infra/plan/run";
 import { stacksIn } from "../infra/tenants/load";
 import { timedPulumi, type Measured } from "./bench";
-import { EngineError, checkEngine, throwawayEnv } from "./env";
+import { EngineError, checkEngine, runAsync, throwawayEnv, type Ran } from "./env";
 import { ROOT } from "./versions";
 
 const USAGE = "usage: npm run preview -- --stack <stack> [--config Pulumi.<stack>.yaml] [--tenants DIR] [--json] [--keep]";
@@ -104,14 +103,14 @@ export function pluginsOf(types: string[], project: string): string[] {
 }
 
 /** The policy pack runs from its own folder and needs its own node_modules: `npm ci` there when missing. */
-export function ensurePolicyDeps(pack = path.join(ROOT, "policies")): void {
+export async function ensurePolicyDeps(pack = path.join(ROOT, "policies")): Promise<void> {
   if (fs.existsSync(path.join(pack, "node_modules", "@pulumi", "policy")) || !fs.existsSync(path.join(pack, "package-lock.json"))) return;
-  const r = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: pack, encoding: "utf8" });
+  const r = await runAsync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: pack });
   if (r.status !== 0) throw new Error(`npm ci in ${pack} failed:\n${r.stderr}`);
 }
 
-function pulumi(args: string[], cwd: string, env: NodeJS.ProcessEnv, input?: string) {
-  return spawnSync("pulumi", args, { cwd, env, input, encoding: "utf8", maxBuffer: 512 * 1024 * 1024 });
+function pulumi(args: string[], cwd: string, env: NodeJS.ProcessEnv, input?: string): Promise<Ran> {
+  return runAsync("pulumi", args, { cwd, env, input });
 }
 
 export async function previewStack(opts: PreviewOptions): Promise<PreviewResult> {
@@ -163,19 +162,19 @@ export async function previewStack(opts: PreviewOptions): Promise<PreviewResult>
       return result;
     }
 
-    ensurePolicyDeps(opts.policyPack ?? path.join(ROOT, "policies"));
+    await ensurePolicyDeps(opts.policyPack ?? path.join(ROOT, "policies"));
     const env: NodeJS.ProcessEnv = { ...throwawayEnv(path.join(dir, "state")), KESTRA_FLEET_TENANTS_DIR: tenantsDir };
-    const init = pulumi(["stack", "init", stack, "--secrets-provider", "passphrase", "--non-interactive"], project, env);
+    const init = await pulumi(["stack", "init", stack, "--secrets-provider", "passphrase", "--non-interactive"], project, env);
     if (init.status !== 0) throw new Error(`pulumi stack init failed: ${init.stderr}`);
     for (const key of result.fakes) {
-      const set = pulumi(["config", "set", "--secret", "--path", key, "--stack", stack, "--non-interactive"], project, env, fakeSecret(key));
+      const set = await pulumi(["config", "set", "--secret", "--path", key, "--stack", stack, "--non-interactive"], project, env, fakeSecret(key));
       if (set.status !== 0) throw new Error(`pulumi config set --secret ${key} failed: ${set.stderr}`);
     }
     const note = `Throwaway stack ${stack} in ${dir}: fake secret values for ${result.fakes.length ? result.fakes.join(", ") : "nothing"}${dropped.length ? `; secure values of the copied config not readable here, dropped: ${dropped.join(", ")}` : ""}.\n`;
     const args = ["preview", "--stack", stack, "--non-interactive", "--policy-pack", opts.policyPack ?? path.join(ROOT, "policies"), ...(opts.json ? ["--json"] : ["--diff"]), ...(opts.extraArgs ?? [])];
-    const r = opts.measure ? timedPulumi(args, project, env) : pulumi(args, project, env);
+    const r = opts.measure ? await timedPulumi(args, project, env) : await pulumi(args, project, env);
     if (opts.measure) result.measured = r as Measured;
-    result.status = r.status ?? 1;
+    result.status = r.status;
     result.stdout = r.stdout;
     result.stderr = note + r.stderr;
     return result;

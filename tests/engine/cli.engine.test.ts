@@ -44,9 +44,9 @@ function throwawayStack(config: Record<string, string> = {}) {
   };
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   checkEngine({ plugins: [] });
-  ensurePolicyDeps();
+  await ensurePolicyDeps();
 });
 
 describe("the engine's binaries", () => {
