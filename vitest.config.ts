@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["tests/**/*.test.ts"],
+    // Tests of the real engine need `npm run engine` first: `npm run test:engine` (tests/engine/vitest.config.ts).
+    exclude: ["tests/**/*.engine.test.ts", "**/node_modules/**"],
     // Pulumi's mock monitor is global to a process: files run in separate forks, tests of one
     // file run in order.
     pool: "forks",

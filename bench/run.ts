@@ -14,6 +14,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseArgs } from "util";
+import { engineFloor } from "../engine/bench";
+import { checkEngine, EngineError } from "../engine/env";
+import { previewStack } from "../engine/preview";
 import { BENCH_STACK, writeFleet } from "./fleet";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -42,8 +45,66 @@ function child(args: string[]): { run: Run; wall: number } {
   return { run: JSON.parse(r.stdout.trim().split("\n").pop()!) as Run, wall };
 }
 
-function main() {
-  const { values } = parseArgs({ options: { sizes: { type: "string" }, keep: { type: "boolean", default: false } }, strict: true });
+/**
+ * `--engine`: under the real CLI of `npm run engine`, `pulumi preview` of a generated fleet on the
+ * prod fixture's stack config (through `npm run preview`'s throwaway stack), and the engine's floor:
+ * as many component resources (one trivial kind, no plugin) previewed by the same CLI.
+ */
+async function engineBench(sizes: number[], keep: boolean): Promise<number> {
+  checkEngine({ plugins: [] });
+  const fixture = fs.readFileSync(path.join(ROOT, "tests", "fixtures", "project", "Pulumi.prod.yaml"), "utf8");
+  process.stdout.write(`${os.cpus().length} CPU(s), load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")} at start\n`);
+  const rows: string[][] = [["N", "resources", "preview s", "preview peak MiB", "floor s", "floor peak MiB", "ratio"]];
+  for (const n of sizes) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kf-engine-bench-${n}-`));
+    try {
+      const tenants = writeFleet(dir, n, fixture);
+      const plan = child(["plan", dir, BENCH_STACK]);
+      const resources = plan.run.resources;
+      let preview = "-";
+      let previewPeak = "-";
+      let previewWall = NaN;
+      try {
+        const t0 = Date.now();
+        const r = await previewStack({ stack: BENCH_STACK, configFile: path.join(dir, `Pulumi.${BENCH_STACK}.yaml`), tenantsDir: tenants, measure: true });
+        previewWall = (Date.now() - t0) / 1000;
+        if (r.status === 3) throw new Error(`the engine lacks plugins for ${r.plugins.join(", ")}: ${r.stderr.split("\n").filter((l) => l.startsWith("  - ")).map((l) => l.slice(4).split(" (")[0]).join("; ")} (npm run preview -- --stack prod says why)`);
+        if (r.status !== 0) throw new Error(r.stderr.split("\n").slice(0, 12).join("\n"));
+        preview = (r.measured?.wallSeconds ?? previewWall).toFixed(1);
+        previewPeak = String(r.measured?.peakMiB ?? "-");
+        previewWall = r.measured?.wallSeconds ?? previewWall;
+      } catch (e) {
+        process.stderr.write(`N=${n}: the real preview did not run:\n${(e as Error).message}\n`);
+        preview = "not run";
+        previewWall = NaN;
+      }
+      const floorDir = path.join(dir, "floor");
+      const floor = await engineFloor(resources, floorDir);
+      if (floor.status !== 0) throw new Error(`floor preview failed:\n${floor.stderr}`);
+      rows.push([String(n), String(resources), preview, previewPeak, floor.wallSeconds.toFixed(1), String(floor.peakMiB), Number.isNaN(previewWall) ? "-" : (previewWall / floor.wallSeconds).toFixed(2)]);
+      process.stderr.write(`N=${n} done (load average ${os.loadavg()[0].toFixed(2)})\n`);
+    } finally {
+      if (!keep) fs.rmSync(dir, { recursive: true, force: true });
+      else process.stderr.write(`kept ${dir}\n`);
+    }
+  }
+  const width = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  process.stdout.write(rows.map((r) => r.map((c, i) => c.padStart(width[i])).join("  ")).join("\n") + "\n");
+  process.stdout.write(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")} at end\n`);
+  return 0;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { sizes: { type: "string" }, keep: { type: "boolean", default: false }, engine: { type: "boolean", default: false } }, strict: true });
+  if (values.engine) {
+    try {
+      return await engineBench(values.sizes ? values.sizes.split(",").map((s) => Number(s.trim())) : [10, 100, 300], values.keep);
+    } catch (e) {
+      if (!(e instanceof EngineError)) throw e;
+      process.stderr.write(`${e.message}\n`);
+      return 3;
+    }
+  }
   const sizes = values.sizes ? values.sizes.split(",").map((s) => Number(s.trim())) : DEFAULT_SIZES;
   if (sizes.some((n) => !Number.isInteger(n) || n < 1)) {
     process.stderr.write("--sizes: a comma-separated list of tenant counts, e.g. --sizes 10,100\n");
@@ -108,4 +169,10 @@ function main() {
   return 0;
 }
 
-process.exitCode = main();
+main().then(
+  (code) => (process.exitCode = code),
+  (e) => {
+    process.stderr.write(`${(e as Error).stack ?? e}\n`);
+    process.exitCode = 1;
+  },
+);
