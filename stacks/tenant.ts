@@ -11,7 +11,7 @@ import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { GitCredential, Settings } from "../infra/config/schema";
-import { KESTRA_MANAGEMENT_PORT, LABEL_ROLE, LABEL_TENANT, pgVolumeLogicalName, POSTGRES_ALIAS, tenantHost, tenantNames, tenantUrl, type ServiceRole, type TenantNames } from "../infra/naming";
+import { dbPasswordLogicalName, KESTRA_MANAGEMENT_PORT, LABEL_ROLE, LABEL_TENANT, pgVolumeLogicalName, POSTGRES_ALIAS, tenantHost, tenantNames, tenantUrl, type ServiceRole, type TenantNames } from "../infra/naming";
 import { javaOpts, PROFILES, swarmResources, type ServiceResources } from "../infra/profiles";
 import { ENTRYPOINT_PATH, SECRET_FILE_PREFIX } from "../infra/render/entrypoint";
 import { FLOW_DIR, FLOW_MOUNT, gitSecretNames, gitSyncEnv, gitSyncOf, renderGitSyncFlow } from "../infra/render/flow";
@@ -109,7 +109,10 @@ export class TenantStack extends pulumi.ComponentResource {
     );
 
     // --- Database -------------------------------------------------------------------------
-    const dbPassword = new random.RandomPassword(`${t}-db-password`, { length: 32, special: false }, { parent: this });
+    // Protected: Postgres keeps the password it was initialised with (POSTGRES_PASSWORD_FILE acts on an
+    // empty data directory only), so a replaced value would lock Kestra and the backup out and rewrite
+    // the escrow with a password the database does not know. Rotation: docs/operations.md#database-password.
+    const dbPassword = new random.RandomPassword(dbPasswordLogicalName(t), { length: 32, special: false }, { parent: this, protect: true });
     let dbReady: pulumi.Resource[] = [];
     let pgSecret: docker.Secret | undefined;
     if (tenant.postgres.mode === "managed") {

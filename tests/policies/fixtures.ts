@@ -49,6 +49,7 @@ export const T = {
   awsLifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
   awsEncryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
   randomBytes: "random:index/randomBytes:RandomBytes",
+  randomPassword: "random:index/randomPassword:RandomPassword",
   minioPolicy: "minio:index/iamPolicy:IamPolicy",
   awsPolicy: "aws:iam/policy:Policy",
   database: "postgresql:index/database:Database",
@@ -498,6 +499,8 @@ export function tenant(t: string, shared: PolicyResource[], opts: TenantOptions 
   }
   // Kestra's encryption key: protected (random resources have nothing to retain).
   out.push(resource(T.randomBytes, `${t}-encryption-key`, { length: 32 }, { protect: true }));
+  // The database password: protected (Postgres keeps the value it was initialised with).
+  out.push(resource(T.randomPassword, `${t}-db-password`, { length: 32, special: false }, { protect: true }));
 
   // Edge.
   const allow = resource(T.accessPolicy, `${t}-access-allow`, { accountId: ACCOUNT, name: `${t} allow`, decision: "allow", includes: [{ email: { email: "ops@example.com" } }, { emailDomain: { domain: `${t}.example.org` } }] });

@@ -105,6 +105,9 @@ describe("1 stateful-protected", () => {
     expect(violations(statefulProtected, () => {}, {}, build)).toEqual([]);
     expectOne(violations(statefulProtected, (rs) => (find(rs, "acme-bucket").options.protect = false), {}, build), ["kestra-acme", "acme-bucket"], "not protected");
   });
+  it("a tenant's database password without protect; the admin password needs none", () => {
+    expectOne(violations(statefulProtected, (rs) => (find(rs, "acme-db-password").options.protect = false)), ["acme-db-password"], "database password");
+  });
   it("a managed database without protect", () => {
     const shared = platform();
     const build = () => [...shared, ...tenant("acme", shared, { managedDb: true })];
