@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { GitCredential, Settings } from "../infra/config/schema";
 import { dbPasswordLogicalName, KESTRA_MANAGEMENT_PORT, LABEL_ROLE, LABEL_TENANT, pgVolumeLogicalName, POSTGRES_ALIAS, tenantHost, tenantNames, tenantUrl, type ServiceRole, type TenantNames } from "../infra/naming";
-import { javaOpts, PROFILES, swarmResources, type ServiceResources } from "../infra/profiles";
+import { dbConnectionLimit, javaOpts, PROFILES, swarmResources, type ServiceResources } from "../infra/profiles";
 import { ENTRYPOINT_PATH, SECRET_FILE_PREFIX } from "../infra/render/entrypoint";
 import { FLOW_DIR, FLOW_MOUNT, gitSecretNames, gitSyncEnv, gitSyncOf, renderGitSyncFlow } from "../infra/render/flow";
 import { renderKestraConfig, tenantKestraConfigInput } from "../infra/render/kestra-config";
@@ -118,9 +118,10 @@ export class TenantStack extends pulumi.ComponentResource {
     if (tenant.postgres.mode === "managed") {
       const provider = args.managedPostgres;
       if (!provider) throw new Error(`TenantStack ${tenant.name}: managed Postgres needs the managed server's provider`);
+      // A shared server: a connection limit per tenant role (one tenant cannot take every connection)...
       const role = new postgresql.Role(
         `${t}-db-role`,
-        { name: n.dbUser, login: true, password: pulumi.secret(dbPassword.result) },
+        { name: n.dbUser, login: true, password: pulumi.secret(dbPassword.result), connectionLimit: dbConnectionLimit(profile, tenant.kestra.workers) },
         { parent: this, provider },
       );
       const db = new postgresql.Database(
@@ -128,7 +129,14 @@ export class TenantStack extends pulumi.ComponentResource {
         { name: n.database, owner: role.name },
         { parent: this, provider, protect: true, retainOnDelete: true },
       );
-      dbReady = [db];
+      // ...and no CONNECT or TEMPORARY for PUBLIC (what CREATE DATABASE grants every role by default):
+      // only the owner (the tenant's role) connects. An empty privilege list revokes all of PUBLIC's.
+      const revokePublic = new postgresql.Grant(
+        `${t}-db-revoke-public`,
+        { database: db.name, role: "public", objectType: "database", privileges: [] },
+        { parent: this, provider },
+      );
+      dbReady = [db, revokePublic];
     } else {
       if (!args.dataNode) throw new Error(`TenantStack ${tenant.name}: container Postgres needs its data node's Docker provider`);
       const node = tenant.postgres.node ?? settings.swarm.dataNode;
