@@ -19,12 +19,12 @@ export const ESCROW_PASSPHRASE_VAR = "KF_ESCROW_PASSPHRASE_FILE";
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** The ordered procedure. `dump` is a file name under `postgres/<t>/` (default: the newest). */
+/** The ordered procedure. `dump` is a file name under `<stack>/postgres/<t>/` (default: the newest). */
 export function restoreProcedure(args: { stack: string; tenant: Tenant; settings: Settings; dump?: string }): RestoreStep[] {
   const { tenant, settings, stack } = args;
   const n = tenantNames(tenant.name);
   const bucket = settings.backup.target.bucket;
-  const prefix = backupPrefixes(tenant.name).postgres;
+  const prefix = backupPrefixes(stack, tenant.name).postgres;
   const kestra = tenant.status === "offboarded" ? [] : [n.services.web, n.services.backend, ...(tenant.kestra.workers > 0 ? [n.services.worker] : [])];
   const running = tenant.status === "active";
   const replicas: Record<string, number> = { [n.services.web]: 1, [n.services.backend]: 1, [n.services.worker]: tenant.kestra.workers };
@@ -67,9 +67,9 @@ export function restoreProcedure(args: { stack: string; tenant: Tenant; settings
     const m = settings.managedPostgres!;
     const conn = `host=${m.host} port=${m.port} dbname=${n.database} user=${n.dbUser} sslmode=${m.sslmode}`;
     steps.push({
-      title: `Managed server ${m.host}: the tenant role's password is dbPassword in the escrow (${escrowKey(tenant.name)})`,
+      title: `Managed server ${m.host}: the tenant role's password is dbPassword in the escrow (${escrowKey(stack, tenant.name)})`,
       commands: [
-        `mc cp "kf-backup/${bucket}/${escrowKey(tenant.name)}" ./credentials.json.enc`,
+        `mc cp "kf-backup/${bucket}/${escrowKey(stack, tenant.name)}" ./credentials.json.enc`,
         // Plain assignments: their status is the command's, so set -e stops on a wrong passphrase or
         // a damaged object (`export X="$(…)"` would hide it and go on with an empty password).
         `ESCROW=$(${ESCROW_DECRYPT_COMMAND.replace("PASSPHRASE_FILE", `"\${${ESCROW_PASSPHRASE_VAR}:?set ${ESCROW_PASSPHRASE_VAR} to a file holding the stack secret backupEscrowPassphrase}"`)})`,

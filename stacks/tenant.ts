@@ -213,6 +213,7 @@ export class TenantStack extends pulumi.ComponentResource {
       {
         tenant,
         names: n,
+        stack: args.stack,
         settings,
         manager: args.manager,
         privateNetworkId: privateNetwork.id,

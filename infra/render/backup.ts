@@ -21,18 +21,29 @@ export const EMPTY_CHECK_SQL =
   "WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'";
 
 /**
- * The backup bucket's layout: one top-level prefix per kind, then the tenant
- * (`postgres/<t>/`, `bucket/<t>/`, `escrow/<t>/`). Rules and keys that concern every tenant name
- * the kind's prefix only, so adding a tenant changes none of them (no lifecycle rule, no mirror
- * policy lists tenants); a tenant's own key names `<kind>/<t>/`.
+ * The backup bucket's layout: the stack first, then one prefix per kind, then the tenant
+ * (`<stack>/postgres/<t>/`, `<stack>/bucket/<t>/`, `<stack>/escrow/<t>/`). Two stacks pointed at one
+ * bucket then never write, list or expire each other's dumps, mirror copies or escrow objects. Rules
+ * and keys that concern every tenant name the stack's kind prefix only, so adding a tenant changes none
+ * of them (no lifecycle rule, no mirror policy lists tenants); a tenant's own key names `<stack>/<kind>/<t>/`.
  */
-export const BACKUP_KINDS = { postgres: "postgres/", bucket: "bucket/", escrow: "escrow/" } as const;
+export const BACKUP_KINDS = { postgres: "postgres", bucket: "bucket", escrow: "escrow" } as const;
+export type BackupKind = keyof typeof BACKUP_KINDS;
 
-/** Key prefixes of one tenant in the backup bucket. */
-export const backupPrefixes = (tenant: string) => ({
-  postgres: `${BACKUP_KINDS.postgres}${tenant}/`,
-  bucket: `${BACKUP_KINDS.bucket}${tenant}/`,
-  escrow: `${BACKUP_KINDS.escrow}${tenant}/`,
+/** A stack name as a key prefix: one path segment. */
+const STACK_SEGMENT_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** `<stack>/<kind>/`: every tenant's objects of one kind in one stack. */
+export function backupKindPrefix(stack: string, kind: BackupKind): string {
+  if (!STACK_SEGMENT_RE.test(stack) || stack === "." || stack.includes("..")) throw new Error(`not a stack name usable as a key prefix: ${stack}`);
+  return `${stack}/${BACKUP_KINDS[kind]}/`;
+}
+
+/** Key prefixes of one tenant of one stack in the backup bucket. */
+export const backupPrefixes = (stack: string, tenant: string) => ({
+  postgres: `${backupKindPrefix(stack, "postgres")}${tenant}/`,
+  bucket: `${backupKindPrefix(stack, "bucket")}${tenant}/`,
+  escrow: `${backupKindPrefix(stack, "escrow")}${tenant}/`,
 });
 
 export { MIRROR_SOURCE_POLICY_NAME, TENANT_BUCKET_PREFIX };
@@ -42,7 +53,7 @@ export const backupUserName = (stack: string, who: string) => `backup-${stack}-$
 export const backupPolicyName = (stack: string, who: string) => `backup.${stack}.${who}`;
 
 /** Name of the escrow object of a tenant (inside its escrow prefix). */
-export const escrowKey = (tenant: string) => `${backupPrefixes(tenant).escrow}credentials.json.enc`;
+export const escrowKey = (stack: string, tenant: string) => `${backupPrefixes(stack, tenant).escrow}credentials.json.enc`;
 
 /** `<tenant>-YYYYMMDDTHHMMSSZ.pgdump`: sorts by time; the time is UTC. */
 export function dumpName(tenant: string, at: Date): string {
@@ -100,11 +111,11 @@ export interface LifecycleRule {
  * exist); mirrored bucket objects and the escrow keep their current versions and drop replaced
  * versions after `days`.
  */
-export function lifecycleRules(days: number): LifecycleRule[] {
+export function lifecycleRules(stack: string, days: number): LifecycleRule[] {
   return [
-    { id: "postgres", prefix: BACKUP_KINDS.postgres, expirationDays: days, noncurrentDays: days },
-    { id: "bucket", prefix: BACKUP_KINDS.bucket, noncurrentDays: days },
-    { id: "escrow", prefix: BACKUP_KINDS.escrow, noncurrentDays: days },
+    { id: `${stack}-postgres`, prefix: backupKindPrefix(stack, "postgres"), expirationDays: days, noncurrentDays: days },
+    { id: `${stack}-bucket`, prefix: backupKindPrefix(stack, "bucket"), noncurrentDays: days },
+    { id: `${stack}-escrow`, prefix: backupKindPrefix(stack, "escrow"), noncurrentDays: days },
   ];
 }
 
@@ -126,8 +137,8 @@ const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 /** Write and read under the given prefixes of the backup bucket, list only there, never delete. */
 export function backupWriterPolicy(bucket: string, prefixes: readonly string[]): BackupPolicyDocument {
   if (!BUCKET_RE.test(bucket)) throw new Error(`not a bucket name: ${bucket}`);
-  // `<kind>/<tenant>/` (a tenant's key) or `<kind>/` (the mirror's key, every tenant of one kind).
-  if (!prefixes.length || prefixes.some((p) => !/^[a-z]+\/(?:[a-z0-9][a-z0-9-]*\/)?$/.test(p))) throw new Error(`not backup prefixes: ${prefixes.join(", ")}`);
+  // `<stack>/<kind>/<tenant>/` (a tenant's key) or `<stack>/<kind>/` (the mirror's key, every tenant of one kind).
+  if (!prefixes.length || prefixes.some((p) => !/^[A-Za-z0-9][A-Za-z0-9_.-]*\/[a-z]+\/(?:[a-z0-9][a-z0-9-]*\/)?$/.test(p))) throw new Error(`not backup prefixes: ${prefixes.join(", ")}`);
   const sorted = [...prefixes].sort();
   return {
     Version: "2012-10-17",
@@ -229,7 +240,7 @@ const METRIC_SOURCES: Record<BackupMetric, string> = {
  *   `mc cp` to $S3_BUCKET/$S3_PREFIX<tenant>-<UTC time>.pgdump, record the success;
  * - `mirror`: every BACKUP_INTERVAL_SECONDS, lists the source's buckets (the key sees the tenant
  *   buckets only) and `mc mirror --overwrite`s each one named MIRROR_BUCKET_PREFIX<tenant> to
- *   $S3_BUCKET/bucket/<tenant>/ (no --remove: deletions never propagate). Discovered at run time:
+ *   $S3_BUCKET/$S3_PREFIX<tenant>/ (S3_PREFIX `<stack>/bucket/`; no --remove: deletions never propagate). Discovered at run time:
  *   a new tenant's bucket is mirrored without any change to the service;
  * - `once`: one dump now, its exit status the result (`docker exec <task> sh <script> once`);
  * - `mirror-once`: one mirror pass now, its exit status the result (on the mirror's task);
@@ -375,8 +386,8 @@ mirror_once() {
       *) continue ;;
     esac
     owner=\${bucket#"$MIRROR_BUCKET_PREFIX"}
-    mc mirror --quiet --overwrite "source/$bucket" "backup/$S3_BUCKET/${BACKUP_KINDS.bucket}$owner" >/dev/null || return 1
-    log "mirrored $bucket to ${BACKUP_KINDS.bucket}$owner/"
+    mc mirror --quiet --overwrite "source/$bucket" "backup/$S3_BUCKET/$S3_PREFIX$owner" >/dev/null || return 1
+    log "mirrored $bucket to $S3_PREFIX$owner/"
     count=$((count + 1))
   done
   log "mirrored $count tenant bucket(s)"

@@ -6,20 +6,33 @@ import { isBackupPolicy } from "./storage-policy-scope";
 const ALLOWED = new Set(["s3:getbucketlocation", "s3:listbucket", "s3:putobject", "s3:getobject", "s3:abortmultipartupload", "s3:listmultipartuploadparts"]);
 const S3_ARN = /^arn:[a-z-]+:s3:::([^/]*)(\/.*)?$/;
 
-/** A write may land only under `<kind>/<tenant>/` (a tenant's key) or `<kind>/` (the mirror's key) of the backup bucket. */
-const WRITE_PATH = /^\/[a-z]+\/(?:[a-z0-9][a-z0-9-]*\/)?\*$/;
+/**
+ * A write may land only under `<stack>/<kind>/<tenant>/` (a tenant's key) or `<stack>/<kind>/` (the
+ * mirror's key) of the backup bucket, `<stack>` being the one its policy is named for
+ * (`backup.<stack>.<who>`): two stacks sharing one bucket never write each other's objects.
+ */
+const writePath = (stack: string) => new RegExp(`^/${stack.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/[a-z]+/(?:[a-z0-9][a-z0-9-]*/)?\\*$`);
+
+/** The stack of a backup policy's name `backup.<stack>.<who>` (`who` holds no dot). */
+export function backupPolicyStack(name: unknown): string | undefined {
+  if (typeof name !== "string" || !name.startsWith("backup.")) return undefined;
+  const rest = name.slice("backup.".length);
+  const dot = rest.lastIndexOf(".");
+  return dot > 0 ? rest.slice(0, dot) : undefined;
+}
 
 /**
  * Added rule: a backup key (policy named `backup.*`) can write and read its prefixes and nothing
  * more. No delete or admin action is allowed (retention is the bucket's lifecycle rule, not the
- * key), object writes only under `<kind>/<tenant>/` or `<kind>/` of the backup bucket, and no
+ * key), object writes only under `<stack>/<kind>/<tenant>/` or `<stack>/<kind>/` of the backup bucket (the
+ * stack of the policy's name `backup.<stack>.<who>`), and no
  * wildcard in a bucket name, with one exception: the mirror's source key (`backup.mirror-source`)
  * reads every tenant bucket (`kestra-*`), read-only, so that adding a tenant changes no policy.
  */
 export const backupPolicyScope: ResourceRule = {
   kind: "resource",
   name: "backup-policy-scope",
-  description: "Backup key policies (backup.*) allow only put/get/list and multipart actions, never a delete; resources are named buckets and prefixes, with no wildcard in a bucket name.",
+  description: "Backup key policies (backup.*) allow only put/get/list and multipart actions, never a delete; writes only under the policy's own stack prefix (<stack>/<kind>/...); resources are named buckets and prefixes, with no wildcard in a bucket name.",
   level: "mandatory",
   check(r, report) {
     if (!STORAGE_POLICY_TYPES.includes(r.type) || !isBackupPolicy(r)) return;
@@ -46,7 +59,11 @@ export const backupPolicyScope: ResourceRule = {
         else if (/[*?]/.test(m[1]) || !m[1]) {
           const mirrorSource = r.props.name === MIRROR_SOURCE_POLICY_NAME && m[1] === `${TENANT_BUCKET_PREFIX}*` && !writes && (m[2] === undefined || m[2] === "/*");
           if (!mirrorSource) report(`backup policy ${display(r)} allows resource "${res}": name the bucket exactly (only ${MIRROR_SOURCE_POLICY_NAME} may read every ${TENANT_BUCKET_PREFIX}* bucket, read-only)`);
-        } else if (writes && !(m[2] && WRITE_PATH.test(m[2]))) report(`backup policy ${display(r)} lets a key write "${res}": writes are allowed only under <kind>/<tenant>/ (or the mirror's <kind>/) of the backup bucket`);
+        } else if (writes) {
+          const stack = backupPolicyStack(r.props.name);
+          if (!stack || !(m[2] && writePath(stack).test(m[2])))
+            report(`backup policy ${display(r)} lets a key write "${res}": writes are allowed only under <stack>/<kind>/<tenant>/ (or the mirror's <stack>/<kind>/) of the backup bucket, <stack> being ${stack ? `"${stack}", from the policy's name` : "named in the policy's name backup.<stack>.<who>"}`);
+        }
       }
     }
   },

@@ -130,13 +130,13 @@ function service(
   );
 }
 
-/** A backup key's policy: write/read/list under `postgres/<t>/`, never delete. */
-export function backupPolicyDocument(bucket: string, t: string): string {
+/** A backup key's policy: write/read/list under `<stack>/postgres/<t>/`, never delete. */
+export function backupPolicyDocument(bucket: string, t: string, stack = "test"): string {
   return JSON.stringify({
     Version: "2012-10-17",
     Statement: [
-      { Effect: "Allow", Action: ["s3:GetBucketLocation", "s3:ListBucket"], Resource: [`arn:aws:s3:::${bucket}`], Condition: { StringLike: { "s3:prefix": [`postgres/${t}/*`] } } },
-      { Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"], Resource: [`arn:aws:s3:::${bucket}/postgres/${t}/*`] },
+      { Effect: "Allow", Action: ["s3:GetBucketLocation", "s3:ListBucket"], Resource: [`arn:aws:s3:::${bucket}`], Condition: { StringLike: { "s3:prefix": [`${stack}/postgres/${t}/*`] } } },
+      { Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"], Resource: [`arn:aws:s3:::${bucket}/${stack}/postgres/${t}/*`] },
       { Effect: "Deny", Action: ["s3:DeleteObject"], Resource: [`arn:aws:s3:::${bucket}/*`] },
     ],
   });

@@ -796,14 +796,16 @@ describe("added: backup-policy-scope", () => {
   });
   it("a backup key that may delete", () => expectOne(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => d.Statement[1].Action.push("s3:DeleteObject"))), ["acme-backup-policy"], "s3:deleteobject"));
   it("a backup key with s3:*", () => expectOne(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => (d.Statement[0].Action = ["s3:*"]))), ["acme-backup-policy"], "s3:*"));
-  it("a backup key writing the whole bucket", () => expectOne(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => (d.Statement[1].Resource = ["arn:aws:s3:::kestra-fleet-backups/*"]))), ["acme-backup-policy"], "only under <kind>/<tenant>/"));
-  it("a backup key writing the old <tenant>/<kind>/ layout, or another depth", () => {
-    for (const res of ["arn:aws:s3:::kestra-fleet-backups/acme/postgres/x/*", "arn:aws:s3:::kestra-fleet-backups/postgres/acme/x/*", "arn:aws:s3:::kestra-fleet-backups/postgres/*/*"]) {
-      expectOne(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => (d.Statement[1].Resource = [res]))), ["acme-backup-policy"], "only under <kind>/<tenant>/");
+  it("a backup key writing the whole bucket", () => expectOne(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => (d.Statement[1].Resource = ["arn:aws:s3:::kestra-fleet-backups/*"]))), ["acme-backup-policy"], "only under <stack>/<kind>/<tenant>/"));
+  it("a backup key writing the old <kind>/<tenant>/ or <tenant>/<kind>/ layout, or another depth", () => {
+    for (const res of ["arn:aws:s3:::kestra-fleet-backups/postgres/acme/*", "arn:aws:s3:::kestra-fleet-backups/acme/postgres/x/*", "arn:aws:s3:::kestra-fleet-backups/test/postgres/acme/x/*", "arn:aws:s3:::kestra-fleet-backups/test/postgres/*/*"]) {
+      expectOne(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => (d.Statement[1].Resource = [res]))), ["acme-backup-policy"], "only under <stack>/<kind>/<tenant>/");
     }
   });
-  it("the mirror's writer (bucket/ of the backup bucket) passes", () =>
-    expect(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => (d.Statement[1].Resource = ["arn:aws:s3:::kestra-fleet-backups/bucket/*"])))).toEqual([]));
+  it("a backup key writing under another stack's prefix of a shared bucket", () =>
+    expectOne(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => (d.Statement[1].Resource = ["arn:aws:s3:::kestra-fleet-backups/prod/postgres/acme/*"]))), ["acme-backup-policy"], '<stack> being "test"'));
+  it("the mirror's writer (<stack>/bucket/ of the backup bucket) passes", () =>
+    expect(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => (d.Statement[1].Resource = ["arn:aws:s3:::kestra-fleet-backups/test/bucket/*"])))).toEqual([]));
   it("the mirror's source key reads every tenant bucket (kestra-*), read-only; no other key may, and it may not write", () => {
     const asMirrorSource = (rs: PolicyResource[], doc: object, name = "backup.mirror-source") => {
       const p = find(rs, "acme-backup-policy");

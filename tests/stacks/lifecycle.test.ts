@@ -53,7 +53,7 @@ describe("backups", () => {
       expect(p().resources.find((r) => r.id === spec.networksAdvanceds[0].id)!.inputs.name).toBe(`net_${t}_private`);
       expect(spec.containerSpec.mounts ?? []).toEqual([]);
       expect(Object.keys(spec.containerSpec.env).filter((k) => /KEY|PASSWORD/.test(k)).every((k) => k.endsWith("_FILE"))).toBe(true);
-      expect(spec.containerSpec.env).toMatchObject({ S3_PREFIX: `postgres/${t}/`, BACKUP_INTERVAL_SECONDS: "21600", PGHOST: "postgres" });
+      expect(spec.containerSpec.env).toMatchObject({ S3_PREFIX: `staging/postgres/${t}/`, BACKUP_INTERVAL_SECONDS: "21600", PGHOST: "postgres" });
       expect(spec.containerSpec.secrets.map((x: any) => x.fileName).sort()).toEqual(["/run/secrets/backup_s3_credentials", "/run/secrets/pg_password"]);
       // The database password is the tenant's Postgres secret itself (no copy); the key is one file.
       const pgMount = spec.containerSpec.secrets.find((x: any) => x.fileName === "/run/secrets/pg_password");
@@ -68,7 +68,7 @@ describe("backups", () => {
     expect(byName(p(), "backup-bucket").options).toMatchObject({ protect: true, retainOnDelete: true });
     const rules = (byName(p(), "backup-bucket-lifecycle").inputs as any).rules;
     // One rule per kind, none per tenant: adding a tenant leaves the lifecycle as it is.
-    expect(rules.map((r: any) => [r.id, r.filter])).toEqual([["postgres", "postgres/"], ["bucket", "bucket/"], ["escrow", "escrow/"]]);
+    expect(rules.map((r: any) => [r.id, r.filter])).toEqual([["staging-postgres", "staging/postgres/"], ["staging-bucket", "staging/bucket/"], ["staging-escrow", "staging/escrow/"]]);
     expect(rules[0]).toMatchObject({ expiration: "30d", noncurrentVersionExpirationDays: 30 });
     expect(rules[1].expiration).toBeUndefined();
   });
@@ -88,6 +88,7 @@ describe("backups", () => {
     expect(JSON.stringify(policy)).not.toMatch(/"s3:Delete[^"]*"\]?,?[^D]*"Effect":"Allow"/);
     expect(byName(p(), "backup--mirror-policy").inputs.name).toBe("backup.staging.-mirror");
     expect(byName(p(), "backup--mirror-user").inputs.name).toBe("backup-staging--mirror");
-    expect(policy.Statement[2].Resource).toEqual(["arn:aws:s3:::kestra-fleet-backups-staging/bucket/*"]);
+    expect(policy.Statement[2].Resource).toEqual(["arn:aws:s3:::kestra-fleet-backups-staging/staging/bucket/*"]);
+    expect((m.inputs as any).taskSpec.containerSpec.env.S3_PREFIX).toBe("staging/bucket/");
   });
 });

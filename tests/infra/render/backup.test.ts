@@ -10,6 +10,7 @@ import {
   escrowEncrypt,
   escrowEncryptAsync,
   expiresAt,
+  backupKindPrefix,
   backupPrefixes,
   escrowKey,
   lifecycleRules,
@@ -56,41 +57,59 @@ describe("retention rule (S3 lifecycle semantics: creation + days, rounded up to
     expect(kept).not.toContain("acme-20261109T180000Z.pgdump"); // not yet taken
     expect(kept).toHaveLength(30 * 4 - 1 + 3);
   });
-  it("lifecycle rules: one per kind, none per tenant; dumps expire, mirrored objects and escrow keep current versions", () => {
-    expect(lifecycleRules(14)).toEqual([
-      { id: "postgres", prefix: "postgres/", expirationDays: 14, noncurrentDays: 14 },
-      { id: "bucket", prefix: "bucket/", noncurrentDays: 14 },
-      { id: "escrow", prefix: "escrow/", noncurrentDays: 14 },
+  it("lifecycle rules: one per kind of the stack, none per tenant; dumps expire, mirrored objects and escrow keep current versions", () => {
+    expect(lifecycleRules("prod", 14)).toEqual([
+      { id: "prod-postgres", prefix: "prod/postgres/", expirationDays: 14, noncurrentDays: 14 },
+      { id: "prod-bucket", prefix: "prod/bucket/", noncurrentDays: 14 },
+      { id: "prod-escrow", prefix: "prod/escrow/", noncurrentDays: 14 },
     ]);
   });
-  it("layout: <kind>/<tenant>/, under the kind's rule; a tenant's prefix never covers another tenant's", () => {
-    const rules = lifecycleRules(14);
+  it("layout: <stack>/<kind>/<tenant>/, under the kind's rule; a tenant's prefix never covers another tenant's", () => {
+    const rules = lifecycleRules("prod", 14);
     for (const t of ["acme", "acme-eu"]) {
-      const p = backupPrefixes(t);
-      expect(p).toEqual({ postgres: `postgres/${t}/`, bucket: `bucket/${t}/`, escrow: `escrow/${t}/` });
-      for (const [kind, prefix] of Object.entries(p)) expect(rules.find((r) => prefix.startsWith(r.prefix))!.id).toBe(kind);
+      const p = backupPrefixes("prod", t);
+      expect(p).toEqual({ postgres: `prod/postgres/${t}/`, bucket: `prod/bucket/${t}/`, escrow: `prod/escrow/${t}/` });
+      for (const [kind, prefix] of Object.entries(p)) expect(rules.find((r) => prefix.startsWith(r.prefix))!.id).toBe(`prod-${kind}`);
     }
-    expect(escrowKey("acme")).toBe("escrow/acme/credentials.json.enc");
-    expect(`${backupPrefixes("acme-eu").postgres}x`.startsWith(backupPrefixes("acme").postgres)).toBe(false);
+    expect(escrowKey("prod", "acme")).toBe("prod/escrow/acme/credentials.json.enc");
+    expect(`${backupPrefixes("prod", "acme-eu").postgres}x`.startsWith(backupPrefixes("prod", "acme").postgres)).toBe(false);
     expect(tenantNames("acme").bucket.startsWith(TENANT_BUCKET_PREFIX)).toBe(true);
+    for (const bad of ["", "a/b", "..", "-x"]) expect(() => backupKindPrefix(bad, "postgres"), bad).toThrow();
+  });
+  it("two stacks sharing one backup bucket never share a key, a prefix or a lifecycle rule", () => {
+    // The same tenant name on staging and prod: dumps, mirror copies and escrow apart.
+    const staging = backupPrefixes("staging", "acme");
+    const prod = backupPrefixes("prod", "acme");
+    for (const a of Object.values(staging)) for (const b of Object.values(prod)) expect(a.startsWith(b) || b.startsWith(a), `${a} ${b}`).toBe(false);
+    expect(escrowKey("staging", "acme")).not.toBe(escrowKey("prod", "acme"));
+    // A stack named like another's prefix still gets its own segment ("prod" vs "prod-eu").
+    expect(backupPrefixes("prod-eu", "acme").postgres.startsWith(backupKindPrefix("prod", "postgres"))).toBe(false);
+    const ids = [...lifecycleRules("staging", 7), ...lifecycleRules("prod", 30)];
+    expect(new Set(ids.map((r) => r.id)).size).toBe(ids.length);
+    for (const r of lifecycleRules("staging", 7)) for (const q of lifecycleRules("prod", 30)) expect(r.prefix.startsWith(q.prefix) || q.prefix.startsWith(r.prefix)).toBe(false);
+    // Each stack's keys are confined to its own prefixes.
+    const w = backupWriterPolicy("kf-backups", [staging.postgres]);
+    expect(w.Statement.find((st) => st.Sid === "WriteReadOwnPrefix")!.Resource).toEqual(["arn:aws:s3:::kf-backups/staging/postgres/acme/*"]);
   });
 });
 
 describe("backup key policies", () => {
   it("a tenant key lists, writes and reads its prefix only, and is denied deletes", () => {
-    const p = backupWriterPolicy("kf-backups", ["postgres/acme/"]);
+    const p = backupWriterPolicy("kf-backups", ["prod/postgres/acme/"]);
     const allowed = p.Statement.filter((s) => s.Effect === "Allow");
     expect(allowed.flatMap((s) => s.Action).some((a) => /delete/i.test(a))).toBe(false);
-    expect(allowed.flatMap((s) => s.Resource)).toEqual(["arn:aws:s3:::kf-backups", "arn:aws:s3:::kf-backups", "arn:aws:s3:::kf-backups/postgres/acme/*"]);
-    expect(p.Statement.find((s) => s.Action.includes("s3:ListBucket"))!.Condition).toEqual({ StringLike: { "s3:prefix": ["postgres/acme/*"] } });
+    expect(allowed.flatMap((s) => s.Resource)).toEqual(["arn:aws:s3:::kf-backups", "arn:aws:s3:::kf-backups", "arn:aws:s3:::kf-backups/prod/postgres/acme/*"]);
+    expect(p.Statement.find((s) => s.Action.includes("s3:ListBucket"))!.Condition).toEqual({ StringLike: { "s3:prefix": ["prod/postgres/acme/*"] } });
     expect(p.Statement.find((s) => s.Effect === "Deny")?.Action).toContain("s3:DeleteObject");
   });
   it("refuses a bare or wildcard prefix", () => {
     expect(() => backupWriterPolicy("kf-backups", ["*"])).toThrow();
     expect(() => backupWriterPolicy("kf-backups", [])).toThrow();
-    expect(() => backupWriterPolicy("kf-backups", ["postgres/*/"])).toThrow();
-    expect(() => backupWriterPolicy("kf-backups", ["acme/"])).not.toThrow(); // a kind: the mirror's `bucket/`
-    expect(() => backupWriterPolicy("kf-backups", ["postgres/acme"])).toThrow();
+    expect(() => backupWriterPolicy("kf-backups", ["prod/postgres/*/"])).toThrow();
+    expect(() => backupWriterPolicy("kf-backups", ["prod/bucket/"])).not.toThrow(); // a kind of a stack: the mirror's
+    expect(() => backupWriterPolicy("kf-backups", ["postgres/acme/"])).not.toThrow(); // read as stack "postgres", kind "acme": shape only
+    expect(() => backupWriterPolicy("kf-backups", ["bucket/"])).toThrow(); // no stack
+    expect(() => backupWriterPolicy("kf-backups", ["prod/postgres/acme"])).toThrow();
   });
   it("the mirror reads the tenant buckets only (kestra-*), whatever the tenants", () => {
     const p = mirrorSourcePolicy();
@@ -199,14 +218,15 @@ describe("backup script", () => {
       S3_ENDPOINT: "https://backup.example.net", S3_BUCKET: "kf-backups", S3_ACCESS_KEY_FILE: path.join(work, "ak"), S3_SECRET_KEY_FILE: path.join(work, "sk"),
       MIRROR_SOURCE_ENDPOINT: "http://minio:9000", MIRROR_SOURCE_ACCESS_KEY_FILE: path.join(work, "sak"), MIRROR_SOURCE_SECRET_KEY_FILE: path.join(work, "ssk"),
       MIRROR_BUCKET_PREFIX: TENANT_BUCKET_PREFIX,
+      S3_PREFIX: "staging/bucket/",
     };
     const r = spawnSync("sh", [script, "mirror-once"], { env, encoding: "utf8" });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     const mirrors = fs.readFileSync(calls, "utf8").split("\n").filter((l) => l.startsWith("mirror"));
     expect(mirrors).toEqual([
-      "mirror --quiet --overwrite source/kestra-acme backup/kf-backups/bucket/acme",
-      "mirror --quiet --overwrite source/kestra-acme-eu backup/kf-backups/bucket/acme-eu",
+      "mirror --quiet --overwrite source/kestra-acme backup/kf-backups/staging/bucket/acme",
+      "mirror --quiet --overwrite source/kestra-acme-eu backup/kf-backups/staging/bucket/acme-eu",
     ]);
     expect(r.stdout).toContain("mirrored 2 tenant bucket(s)");
     expect(fs.existsSync(path.join(work, "state", "last-success"))).toBe(true);
