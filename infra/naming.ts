@@ -112,6 +112,8 @@ export const RELAY_WEB_PORT = 8082;
 /** 8083 of the gateway forwards to the tenant's backup service's metrics port (busybox httpd, /metrics.txt). */
 export const RELAY_BACKUP_PORT = 8083;
 export const BACKUP_METRICS_PORT = 9180;
+/** The bucket mirror's metrics port (busybox httpd, /metrics.txt), on the monitoring network only. */
+export const MIRROR_METRICS_PORT = 9181;
 /** Traefik's metrics entry point (not published: reachable on its overlays only). */
 export const TRAEFIK_METRICS_PORT = 8082;
 export const ENTRYPOINT_METRICS = "metrics";

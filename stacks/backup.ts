@@ -16,7 +16,7 @@ import * as docker from "@pulumi/docker";
 import * as minio from "@pulumi/minio";
 import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "../infra/config/schema";
-import { BACKUP_MIRROR_SERVICE, BACKUP_STACK, LABEL_ROLE, MINIO_ALIAS } from "../infra/naming";
+import { BACKUP_MIRROR_SERVICE, BACKUP_STACK, LABEL_ROLE, MINIO_ALIAS, MIRROR_METRICS_PORT } from "../infra/naming";
 import { PLATFORM_RESOURCES, swarmResources } from "../infra/profiles";
 import {
   backupKindPrefix,
@@ -51,6 +51,8 @@ export interface BackupStackArgs {
   escrowPassphrase: pulumi.Input<string>;
   targetUser?: pulumi.Input<string>;
   targetPassword?: pulumi.Input<string>;
+  /** The monitoring network (monitoring on): the mirror serves its per-tenant metrics there to Prometheus. */
+  monitoringNetworkId?: pulumi.Input<string>;
 }
 
 /** `https://host[:port]` of the backup target's S3 API. */
@@ -185,6 +187,8 @@ export class BackupStack extends pulumi.ComponentResource {
                 MIRROR_BUCKET_PREFIX: TENANT_BUCKET_PREFIX,
                 // Where the copies land: `<stack>/bucket/<tenant>/`.
                 S3_PREFIX: backupKindPrefix(args.stack, "bucket"),
+                // Per-tenant outcome of every pass (Prometheus text, /metrics.txt), on the monitoring network.
+                ...(args.monitoringNetworkId !== undefined ? { BACKUP_METRICS_PORT: String(MIRROR_METRICS_PORT) } : {}),
               },
               secrets,
               configs: [{ configId: this.scriptConfig.id, configName: this.scriptConfig.name, fileName: BACKUP_SCRIPT_PATH, fileMode: 0o555 }],
@@ -193,7 +197,7 @@ export class BackupStack extends pulumi.ComponentResource {
             },
             logDriver: LOG_DRIVER,
             // The storage network reaches MinIO by its alias; the target is reached over the node's egress.
-            networksAdvanceds: [{ id: args.storage.networkId! }],
+            networksAdvanceds: [{ id: args.storage.networkId! }, ...(args.monitoringNetworkId !== undefined ? [{ id: args.monitoringNetworkId }] : [])],
             resources: swarmResources(PLATFORM_RESOURCES.backup),
             restartPolicy: RESTART_POLICY,
           },

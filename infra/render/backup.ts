@@ -221,6 +221,26 @@ export const BACKUP_METRICS = {
 export type BackupMetric = keyof typeof BACKUP_METRICS;
 export const backupMetricName = (m: BackupMetric) => `kestra_fleet_backup_${m}`;
 
+/**
+ * The metric families the mirror publishes (each `kestra_fleet_mirror_<name>`, a gauge). Per tenant
+ * (label `tenant`, the bucket's owner): one tenant's failure is its own series, never another's.
+ * Without a tenant label: the pass as a whole (the loop is alive, the tenant buckets could be listed).
+ */
+export const MIRROR_TENANT_METRICS = {
+  last_attempt_timestamp_seconds: "When this task last tried to mirror the tenant's bucket (epoch seconds).",
+  last_success_timestamp_seconds: "When this task last mirrored the tenant's bucket completely (absent before the first success).",
+  last_failure_timestamp_seconds: "When mirroring the tenant's bucket last failed (absent before the first failure).",
+  consecutive_failures: "Passes in a row in which the tenant's bucket could not be mirrored completely.",
+} as const;
+export const MIRROR_PASS_METRICS = {
+  interval_seconds: "Seconds between two mirror passes (BACKUP_INTERVAL_SECONDS).",
+  started_timestamp_seconds: "When this mirror task started (epoch seconds).",
+  last_pass_timestamp_seconds: "When the last pass over every tenant bucket ended, whatever each tenant's outcome (absent while the buckets could not be listed).",
+  last_listing_failure_timestamp_seconds: "When the tenant buckets last could not be listed (absent before the first failure).",
+} as const;
+export type MirrorMetric = keyof typeof MIRROR_TENANT_METRICS | keyof typeof MIRROR_PASS_METRICS;
+export const mirrorMetricName = (m: MirrorMetric) => `kestra_fleet_mirror_${m}`;
+
 /** Where write_metrics (the script) takes each value from: state files, and $success (the newer of this task's last upload and the bucket's newest dump). */
 const METRIC_SOURCES: Record<BackupMetric, string> = {
   interval_seconds: "$INTERVAL",
@@ -232,6 +252,32 @@ const METRIC_SOURCES: Record<BackupMetric, string> = {
   last_duration_seconds: "$(state last-duration)",
   consecutive_failures: "$(state consecutive-failures)",
 };
+
+/** Where write_mirror_metrics takes each pass-level value from. */
+const MIRROR_PASS_SOURCES: Record<keyof typeof MIRROR_PASS_METRICS, string> = {
+  interval_seconds: "$INTERVAL",
+  started_timestamp_seconds: "$(state started)",
+  last_pass_timestamp_seconds: "$(state last-success)",
+  last_listing_failure_timestamp_seconds: "$(state last-listing-failure)",
+};
+
+/** A single-quoted sh word. */
+const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** The state file of a per-tenant mirror metric: last_attempt_timestamp_seconds -> last-attempt. */
+export const mirrorStateFile = (m: keyof typeof MIRROR_TENANT_METRICS) => m.replace(/_timestamp_seconds$/, "").replace(/_/g, "-");
+
+/** The body of write_mirror_metrics: each family's HELP and TYPE once, then its lines (per tenant for the tenant families). */
+function mirrorMetricsBlock(): string {
+  const head = (m: string, help: string) => `    printf '# HELP kestra_fleet_mirror_%s %s\\n# TYPE kestra_fleet_mirror_%s gauge\\n' ${m} ${shq(help)} ${m}`;
+  const pass = Object.entries(MIRROR_PASS_METRICS).map(([m, help]) => `${head(m, help)}\n    mirror_metric ${m} "${MIRROR_PASS_SOURCES[m as keyof typeof MIRROR_PASS_METRICS]}"`);
+  const tenant = Object.entries(MIRROR_TENANT_METRICS).map(
+    ([m, help]) =>
+      `${head(m, help)}\n    for dir in "$STATE_DIR"/mirror/*/; do\n      [ -d "$dir" ] || continue\n      tenant=$(basename "$dir")\n` +
+      `      mirror_metric ${m} "$(state "mirror/$tenant/${mirrorStateFile(m as keyof typeof MIRROR_TENANT_METRICS)}")" "$tenant"\n    done`,
+  );
+  return [...pass, ...tenant].join("\n");
+}
 
 /**
  * The backup script, POSIX sh (linted with shellcheck in the tests). Modes:
@@ -300,6 +346,7 @@ state() {
 # Rewrites the metrics file from the state files (any mode, so a manual 'once' shows too); atomic.
 write_metrics() {
   [ -n "$METRICS_PORT" ] || return 0
+  case "$mode" in mirror*) write_mirror_metrics; return ;; esac
   local_success=$(state last-success) || return 1
   bucket_success=$(state bucket-last-success) || return 1
   success=$local_success
@@ -375,23 +422,66 @@ dump_once() {
   log "uploaded $S3_PREFIX$name"
 }
 
-# The tenant buckets, found at run time: \`mc ls\` prints one "[date] size NAME/" line a bucket.
+# The tenant buckets, found at run time: \`mc ls\` prints one "[date] size NAME/" line a bucket. Each
+# bucket is mirrored on its own: a failure (an object name too long under the target prefix, an
+# unreadable object) is recorded for that tenant (state under $STATE_DIR/mirror/<tenant>/, metrics) and
+# the pass goes on with the next tenant. The pass ends with the number of failed tenants in
+# $mirror_failed; it fails only when the buckets cannot be listed.
 mirror_once() {
-  listing=$(mc ls source/) || return 1
+  mirror_failed=0
+  if listing=$(mc ls source/); then :; else
+    date -u +%s >"$STATE_DIR/last-listing-failure"
+    log "could not list the tenant buckets of the source"
+    write_mirror_metrics || log "could not write the metrics file"
+    return 1
+  fi
   count=0
-  for entry in $(printf '%s\n' "$listing" | awk '{ print $NF }'); do
+  for entry in $(printf '%s\\n' "$listing" | awk '{ print $NF }'); do
     bucket=\${entry%/}
     case "$bucket" in
       "$MIRROR_BUCKET_PREFIX"?*) ;;
       *) continue ;;
     esac
     owner=\${bucket#"$MIRROR_BUCKET_PREFIX"}
-    mc mirror --quiet --overwrite "source/$bucket" "backup/$S3_BUCKET/$S3_PREFIX$owner" >/dev/null || return 1
-    log "mirrored $bucket to $S3_PREFIX$owner/"
-    count=$((count + 1))
+    dir="$STATE_DIR/mirror/$owner"
+    mkdir -p "$dir" || return 1
+    date -u +%s >"$dir/last-attempt" || return 1
+    if mc mirror --quiet --overwrite "source/$bucket" "backup/$S3_BUCKET/$S3_PREFIX$owner" >"$STATE_DIR/mirror-output" 2>&1; then
+      date -u +%s >"$dir/last-success" || return 1
+      echo 0 >"$dir/consecutive-failures" || return 1
+      log "mirrored $bucket to $S3_PREFIX$owner/"
+      count=$((count + 1))
+    else
+      failures=0
+      if [ -f "$dir/consecutive-failures" ]; then failures=$(cat "$dir/consecutive-failures"); fi
+      echo $((failures + 1)) >"$dir/consecutive-failures" || return 1
+      date -u +%s >"$dir/last-failure" || return 1
+      log "could not mirror $bucket to $S3_PREFIX$owner/, the other tenants go on: $(tail -n 3 "$STATE_DIR/mirror-output" | tr '\\n' ' ')"
+      mirror_failed=$((mirror_failed + 1))
+    fi
   done
-  log "mirrored $count tenant bucket(s)"
+  rm -f "$STATE_DIR/mirror-output"
+  log "mirrored $count tenant bucket(s), $mirror_failed failed"
+  # The pass ended: the loop is alive (the health check reads this), whatever each tenant's outcome.
   date -u +%s >"$STATE_DIR/last-success" || return 1
+  write_mirror_metrics || log "could not write the metrics file"
+}
+
+# One gauge line of the mirror (name, value, tenant label if any), skipped when the value is empty.
+mirror_metric() {
+  [ -n "$2" ] || return 0
+  if [ -n "\${3:-}" ]; then labels="{tenant=\\"$3\\"}"; else labels=""; fi
+  printf 'kestra_fleet_mirror_%s%s %s\\n' "$1" "$labels" "$2"
+}
+
+# The mirror's metrics file: one family at a time (HELP, TYPE, then every tenant's line); atomic.
+write_mirror_metrics() {
+  [ -n "$METRICS_PORT" ] || return 0
+  mkdir -p "$METRICS_DIR" || return 1
+  {
+${mirrorMetricsBlock()}
+  } >"$STATE_DIR/metrics.tmp" || return 1
+  mv "$STATE_DIR/metrics.tmp" "$METRICS_DIR/metrics.txt"
 }
 
 # One attempt of dump_once or mirror_once, recorded in the state files and the metrics.
@@ -440,7 +530,17 @@ case "$mode" in
     fi
     if [ "$mode" = mirror ] || [ "$mode" = mirror-once ]; then
       mc_alias source "$MIRROR_SOURCE_ENDPOINT" "$MIRROR_SOURCE_ACCESS_KEY_FILE" "$MIRROR_SOURCE_SECRET_KEY_FILE"
-      if [ "$mode" = mirror ]; then loop mirror_once; else mirror_once; fi
+      if [ "$mode" = mirror ]; then
+        if [ -n "$METRICS_PORT" ]; then
+          write_mirror_metrics || log "could not write the metrics file"
+          serve_metrics
+        fi
+        loop mirror_once
+      else
+        # One pass now: its exit status says whether every tenant's bucket was mirrored.
+        mirror_once
+        [ "$mirror_failed" -eq 0 ]
+      fi
     else
       PGPASSWORD=$(cat "$PGPASSWORD_FILE")
       export PGPASSWORD

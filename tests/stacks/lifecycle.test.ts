@@ -90,5 +90,8 @@ describe("backups", () => {
     expect(byName(p(), "backup--mirror-user").inputs.name).toBe("backup-staging--mirror");
     expect(policy.Statement[2].Resource).toEqual(["arn:aws:s3:::kestra-fleet-backups-staging/staging/bucket/*"]);
     expect((m.inputs as any).taskSpec.containerSpec.env.S3_PREFIX).toBe("staging/bucket/");
+    // Per-tenant mirror metrics for Prometheus, on the monitoring network (besides MinIO's storage network).
+    expect((m.inputs as any).taskSpec.containerSpec.env.BACKUP_METRICS_PORT).toBe("9181");
+    expect((m.inputs as any).taskSpec.networksAdvanceds.map((n: any) => n.id)).toContain(byName(p(), "monitoring-network").id);
   });
 });
