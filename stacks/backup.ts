@@ -2,8 +2,8 @@
  * BackupStack: the stack's off-node backup target and what writes to it.
  * - The dedicated backup bucket (AWS S3, or a MinIO-compatible server off the fleet's nodes),
  *   protected, versioned, with the retention lifecycle of infra/render/backup.ts.
- * - Per tenant (`provisionTenant`): a key that may write and read `<stack>/postgres/<t>/` only and never
- *   delete, and the tenant's escrow object `<stack>/escrow/<t>/credentials.json.enc` (encryption key and
+ * - Per tenant (`provisionTenant`): a key that may write and read `<stack>/postgres/<t>/` only, delete
+ *   (prune) its own old dumps there and nothing else, never a version, and the tenant's escrow object `<stack>/escrow/<t>/credentials.json.enc` (encryption key and
  *   credentials, encrypted with the stack secret backupEscrowPassphrase), written here by the
  *   program with the target's admin credentials: no service ever holds them.
  * - With MinIO storage: the platform mirror service `platform_backup_mirror`, copying every tenant
@@ -213,9 +213,9 @@ export class BackupStack extends pulumi.ComponentResource {
   }
 
   /** A key writing and reading only under `prefixes`, never deleting (children of `parent`). */
-  private writerKey(who: string, prefixes: string[], parent: pulumi.Resource = this): BackupKey {
+  private writerKey(who: string, prefixes: string[], parent: pulumi.Resource = this, prune = false): BackupKey {
     const { stack } = this.args;
-    const policyJson = JSON.stringify(backupWriterPolicy(this.bucket, prefixes));
+    const policyJson = JSON.stringify(backupWriterPolicy(this.bucket, prefixes, { prune }));
     if (this.awsProvider) {
       const on = { parent, provider: this.awsProvider, dependsOn: this.ready };
       const tags = { "kestra-fleet:role": "backup" };
@@ -237,7 +237,8 @@ export class BackupStack extends pulumi.ComponentResource {
    * `parent` (the tenant): they come and go with the tenant, on this target's provider.
    */
   provisionTenant(tenant: string, escrow: pulumi.Output<string>, parent: pulumi.Resource): BackupKey {
-    const key = this.writerKey(tenant, [backupPrefixes(this.args.stack, tenant).postgres], parent);
+    // prune: the tenant's backup deletes its own dumps beyond the retention (never versions).
+    const key = this.writerKey(tenant, [backupPrefixes(this.args.stack, tenant).postgres], parent, true);
     const content = pulumi.secret(pulumi.all([escrow, pulumi.output(this.args.escrowPassphrase)]).apply(([plain, pass]) => escrowEncryptAsync(plain, pass)));
     if (this.awsProvider) {
       new aws.s3.BucketObjectv2(

@@ -94,6 +94,10 @@ export class TenantBackup extends pulumi.ComponentResource {
               S3_ENDPOINT: args.endpoint,
               S3_BUCKET: args.bucket,
               S3_PREFIX: backupPrefixes(args.stack, tenant.name).postgres,
+              // Retention, applied by the script after each successful dump: the newest BACKUP_KEEP_LAST
+              // always, the rest once older than BACKUP_RETENTION_DAYS (infra/render/backup.ts retainedDumps).
+              BACKUP_RETENTION_DAYS: String(settings.backup.retentionDays),
+              BACKUP_KEEP_LAST: String(settings.backup.keepLast),
               S3_CREDENTIALS_FILE: `/run/secrets/${BACKUP_CREDENTIALS_FILE}`,
               // Metrics (Prometheus text, /metrics.txt) for the tenant's gateway: README "Monitoring".
               BACKUP_METRICS_PORT: String(BACKUP_METRICS_PORT),

@@ -77,21 +77,18 @@ export function parseDumpName(name: string): { tenant: string; at: Date } | unde
 const DAY_MS = 24 * 3600 * 1000;
 
 /**
- * When a lifecycle expiration rule of `days` deletes an object created at `created`: S3 (and
- * MinIO) add the days to the creation time and round up to the next midnight UTC.
+ * The retention rule, as the backup script applies it after every successful upload: a dump of
+ * `tenant` is kept when it is among the newest `keepLast` (whatever its age) or younger than `days`;
+ * the others are pruned. Nothing is ever pruned without a new dump, so an outage of any length (a
+ * Postgres major upgrade before the backup image is rebuilt, a tenant whose backup stopped) leaves at
+ * least the last `keepLast` dumps. Returns the kept dumps at `now`, newest first.
  */
-export function expiresAt(created: Date, days: number): Date {
-  const t = created.getTime() + days * DAY_MS;
-  return new Date(Math.ceil(t / DAY_MS) * DAY_MS);
-}
-
-/** Dumps of `tenant` still present at `now` under a retention of `days`, newest first. */
-export function retainedDumps(names: readonly string[], tenant: string, now: Date, days: number): string[] {
+export function retainedDumps(names: readonly string[], tenant: string, now: Date, days: number, keepLast: number): string[] {
   return names
     .map((n) => ({ n, p: parseDumpName(n) }))
     .filter((x): x is { n: string; p: { tenant: string; at: Date } } => !!x.p && x.p.tenant === tenant && x.p.at.getTime() <= now.getTime())
-    .filter((x) => expiresAt(x.p.at, days).getTime() > now.getTime())
     .sort((a, b) => b.p.at.getTime() - a.p.at.getTime())
+    .filter((x, i) => i < keepLast || x.p.at.getTime() >= now.getTime() - days * DAY_MS)
     .map((x) => x.n);
 }
 
@@ -106,14 +103,16 @@ export interface LifecycleRule {
 }
 
 /**
- * The backup bucket's lifecycle, one rule per kind, whatever the tenants: dumps expire after `days`
- * (the backup service keeps dumping in every lifecycle status, so the last `days` of dumps always
- * exist); mirrored bucket objects and the escrow keep their current versions and drop replaced
- * versions after `days`.
+ * The backup bucket's lifecycle, one rule per kind, whatever the tenants. No kind's current objects
+ * expire: S3 and MinIO lifecycles count days, not "the newest N", so an expiry of dumps would delete the
+ * last good ones after an outage longer than `days`. The backup script prunes the dumps itself
+ * (retainedDumps: the newest `keepLast` whatever their age, and everything younger than `days`);
+ * a pruned dump, like a replaced mirrored object or escrow, stays a non-current version for `days`
+ * more (versioned bucket), then the lifecycle deletes it.
  */
 export function lifecycleRules(stack: string, days: number): LifecycleRule[] {
   return [
-    { id: `${stack}-postgres`, prefix: backupKindPrefix(stack, "postgres"), expirationDays: days, noncurrentDays: days },
+    { id: `${stack}-postgres`, prefix: backupKindPrefix(stack, "postgres"), noncurrentDays: days },
     { id: `${stack}-bucket`, prefix: backupKindPrefix(stack, "bucket"), noncurrentDays: days },
     { id: `${stack}-escrow`, prefix: backupKindPrefix(stack, "escrow"), noncurrentDays: days },
   ];
@@ -135,7 +134,7 @@ export interface BackupPolicyDocument {
 const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** Write and read under the given prefixes of the backup bucket, list only there, never delete. */
-export function backupWriterPolicy(bucket: string, prefixes: readonly string[]): BackupPolicyDocument {
+export function backupWriterPolicy(bucket: string, prefixes: readonly string[], opts: { prune?: boolean } = {}): BackupPolicyDocument {
   if (!BUCKET_RE.test(bucket)) throw new Error(`not a bucket name: ${bucket}`);
   // `<stack>/<kind>/<tenant>/` (a tenant's key) or `<stack>/<kind>/` (the mirror's key, every tenant of one kind).
   if (!prefixes.length || prefixes.some((p) => !/^[A-Za-z0-9][A-Za-z0-9_.-]*\/[a-z]+\/(?:[a-z0-9][a-z0-9-]*\/)?$/.test(p))) throw new Error(`not backup prefixes: ${prefixes.join(", ")}`);
@@ -147,7 +146,16 @@ export function backupWriterPolicy(bucket: string, prefixes: readonly string[]):
       { Sid: "BucketLocation", Effect: "Allow", Action: ["s3:GetBucketLocation"], Resource: [`arn:aws:s3:::${bucket}`] },
       { Sid: "ListOwnPrefix", Effect: "Allow", Action: ["s3:ListBucket"], Resource: [`arn:aws:s3:::${bucket}`], Condition: { StringLike: { "s3:prefix": sorted.map((p) => `${p}*`) } } },
       { Sid: "WriteReadOwnPrefix", Effect: "Allow", Action: [...BACKUP_OBJECT_ACTIONS], Resource: sorted.map((p) => `arn:aws:s3:::${bucket}/${p}*`) },
-      { Sid: "NeverDelete", Effect: "Deny", Action: [...BACKUP_DENIED_ACTIONS], Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`] },
+      // A tenant's dump key prunes its own old dumps (retainedDumps): DeleteObject only, on its prefix.
+      // On the versioned bucket that is a delete marker: the dump stays a non-current version for
+      // retentionDays, no more than an overwrite (PutObject) could already cause; versions stay out of reach.
+      ...(opts.prune ? [{ Sid: "PruneOwnDumps", Effect: "Allow" as const, Action: ["s3:DeleteObject"], Resource: sorted.map((p) => `arn:aws:s3:::${bucket}/${p}*`) }] : []),
+      {
+        Sid: "NeverDelete",
+        Effect: "Deny",
+        Action: BACKUP_DENIED_ACTIONS.filter((a) => !(opts.prune && a === "s3:DeleteObject")),
+        Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`],
+      },
     ],
   };
 }
@@ -401,6 +409,25 @@ mc_alias_file() {
   mc alias set "$1" "$2" "$access_key" "$secret_key" --api S3v4 >/dev/null
 }
 
+# After a successful upload only: removes this tenant's dumps that are older than BACKUP_RETENTION_DAYS
+# and not among the newest BACKUP_KEEP_LAST (names sort by UTC time). A failed dump prunes nothing, so
+# an outage of any length keeps the last BACKUP_KEEP_LAST dumps (infra/render/backup.ts retainedDumps).
+prune_dumps() {
+  if [ -z "\${BACKUP_KEEP_LAST:-}" ] || [ -z "\${BACKUP_RETENTION_DAYS:-}" ]; then return 0; fi
+  listing=$(mc ls "backup/$S3_BUCKET/$S3_PREFIX") || return 1
+  cutoff=$(($(date -u +%s) - BACKUP_RETENTION_DAYS * 86400))
+  stamps=$(printf '%s\\n' "$listing" | sed -n "s/^.*[[:space:]]\${BACKUP_TENANT:?}-\\([0-9]\\{8\\}T[0-9]\\{6\\}Z\\)\\.pgdump\$/\\1/p" | sort -r) || return 1
+  n=0
+  for stamp in $stamps; do
+    n=$((n + 1))
+    [ "$n" -gt "$BACKUP_KEEP_LAST" ] || continue
+    at=$(date -u -d "$(printf '%s\\n' "$stamp" | sed 's/^\\(....\\)\\(..\\)\\(..\\)T\\(..\\)\\(..\\)\\(..\\)Z$/\\1-\\2-\\3 \\4:\\5:\\6/')" +%s) || return 1
+    [ "$at" -lt "$cutoff" ] || continue
+    mc rm --quiet "backup/$S3_BUCKET/$S3_PREFIX$BACKUP_TENANT-$stamp.pgdump" >/dev/null || return 1
+    log "pruned $S3_PREFIX$BACKUP_TENANT-$stamp.pgdump (older than $BACKUP_RETENTION_DAYS days, beyond the newest $BACKUP_KEEP_LAST)"
+  done
+}
+
 # Called as an if condition, where set -e does not apply: every step checks its own status.
 dump_once() {
   stamp=$(date -u +%Y%m%dT%H%M%SZ) || return 1
@@ -420,6 +447,7 @@ dump_once() {
   echo $((size)) >"$STATE_DIR/last-size" || return 1
   date -u +%s >"$STATE_DIR/last-success" || return 1
   log "uploaded $S3_PREFIX$name"
+  prune_dumps || log "could not prune old dumps: they are kept until the next successful dump"
 }
 
 # The tenant buckets, found at run time: \`mc ls\` prints one "[date] size NAME/" line a bucket. Each

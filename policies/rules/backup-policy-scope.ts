@@ -2,7 +2,7 @@ import { MIRROR_SOURCE_POLICY_NAME, TENANT_BUCKET_PREFIX } from "../../infra/nam
 import { STORAGE_POLICY_TYPES, asList, display, type ResourceRule } from "../model";
 import { isBackupPolicy } from "./storage-policy-scope";
 
-/** What a backup key may do: write, read back and list; never delete or administer. */
+/** What a backup key may do: write, read back and list; never delete (but a tenant's pruning, below) or administer. */
 const ALLOWED = new Set(["s3:getbucketlocation", "s3:listbucket", "s3:putobject", "s3:getobject", "s3:abortmultipartupload", "s3:listmultipartuploadparts"]);
 const S3_ARN = /^arn:[a-z-]+:s3:::([^/]*)(\/.*)?$/;
 
@@ -51,7 +51,20 @@ export const backupPolicyScope: ResourceRule = {
       if (s?.Effect === "Deny") continue;
       if (s?.NotResource !== undefined || s?.NotAction !== undefined) report(`backup policy ${display(r)} allows with NotResource/NotAction: name resources and actions`);
       const actions = asList(s?.Action).map((a) => a.toLowerCase());
-      for (const a of actions) if (!ALLOWED.has(a)) report(`backup policy ${display(r)} allows "${a}": a backup key writes, reads and lists only (retention is the bucket's lifecycle rule)`);
+      // DeleteObject: only a tenant's dump key pruning its own dumps, on `<stack>/postgres/<tenant>/*` alone
+      // (a delete marker on the versioned bucket; versions stay out of reach: DeleteObjectVersion is never allowed).
+      if (actions.includes("s3:deleteobject")) {
+        const stack = backupPolicyStack(r.props.name);
+        const own = stack !== undefined && r.props.name !== MIRROR_SOURCE_POLICY_NAME && !r.props.name.endsWith(".-mirror");
+        const ok = own && actions.every((a) => a === "s3:deleteobject") && asList(s?.Resource).every((res) => {
+          const m = S3_ARN.exec(res);
+          const who = String(r.props.name).slice(String(r.props.name).lastIndexOf(".") + 1);
+          return !!m && !/[*?]/.test(m[1]) && m[2] === `/${stack}/postgres/${who}/*`;
+        });
+        if (!ok) report(`backup policy ${display(r)} allows "s3:deleteobject" outside a tenant's own dumps: only a tenant's dump key may prune, in a statement of its own on <stack>/postgres/<tenant>/* (retention)`);
+        if (ok) continue;
+      }
+      for (const a of actions) if (a !== "s3:deleteobject" && !ALLOWED.has(a)) report(`backup policy ${display(r)} allows "${a}": a backup key writes, reads and lists only (retention is the bucket's lifecycle rule)`);
       const writes = actions.includes("s3:putobject");
       for (const res of asList(s?.Resource)) {
         const m = S3_ARN.exec(res);

@@ -137,7 +137,8 @@ export function backupPolicyDocument(bucket: string, t: string, stack = "test"):
     Statement: [
       { Effect: "Allow", Action: ["s3:GetBucketLocation", "s3:ListBucket"], Resource: [`arn:aws:s3:::${bucket}`], Condition: { StringLike: { "s3:prefix": [`${stack}/postgres/${t}/*`] } } },
       { Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"], Resource: [`arn:aws:s3:::${bucket}/${stack}/postgres/${t}/*`] },
-      { Effect: "Deny", Action: ["s3:DeleteObject"], Resource: [`arn:aws:s3:::${bucket}/*`] },
+      { Effect: "Allow", Action: ["s3:DeleteObject"], Resource: [`arn:aws:s3:::${bucket}/${stack}/postgres/${t}/*`] },
+      { Effect: "Deny", Action: ["s3:DeleteObjectVersion"], Resource: [`arn:aws:s3:::${bucket}/*`] },
     ],
   });
 }

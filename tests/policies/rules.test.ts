@@ -804,6 +804,23 @@ describe("added: backup-policy-scope", () => {
   });
   it("a backup key writing under another stack's prefix of a shared bucket", () =>
     expectOne(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => (d.Statement[1].Resource = ["arn:aws:s3:::kestra-fleet-backups/prod/postgres/acme/*"]))), ["acme-backup-policy"], '<stack> being "test"'));
+  it("a tenant's key pruning its own dumps passes; pruning another prefix, versions, or mixed with writes does not", () => {
+    expect(violations(backupPolicyScope)).toEqual([]);
+    for (const res of ["arn:aws:s3:::kestra-fleet-backups/test/postgres/other/*", "arn:aws:s3:::kestra-fleet-backups/prod/postgres/acme/*", "arn:aws:s3:::kestra-fleet-backups/test/bucket/acme/*", "arn:aws:s3:::kestra-fleet-backups/*"]) {
+      expectOne(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => (d.Statement[2].Resource = [res]))), ["acme-backup-policy"], "outside a tenant's own dumps");
+    }
+    const versions = violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => d.Statement[2].Action.push("s3:DeleteObjectVersion"))).map((v) => v.message);
+    expect(versions.some((m) => m.includes("outside a tenant's own dumps"))).toBe(true);
+    expect(versions.some((m) => m.includes('allows "s3:deleteobjectversion"'))).toBe(true);
+  });
+  it("the mirror's writer may not delete", () => {
+    const asMirror = (rs: PolicyResource[]) => mutatePolicy(rs, (d) => (d.Statement[2].Resource = ["arn:aws:s3:::kestra-fleet-backups/test/postgres/acme/*"]));
+    const v = violations(backupPolicyScope, (rs) => {
+      asMirror(rs);
+      find(rs, "acme-backup-policy").props.name = "backup.test.-mirror";
+    });
+    expect(v.some((x) => x.message.includes("outside a tenant's own dumps"))).toBe(true);
+  });
   it("the mirror's writer (<stack>/bucket/ of the backup bucket) passes", () =>
     expect(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => (d.Statement[1].Resource = ["arn:aws:s3:::kestra-fleet-backups/test/bucket/*"])))).toEqual([]));
   it("the mirror's source key reads every tenant bucket (kestra-*), read-only; no other key may, and it may not write", () => {

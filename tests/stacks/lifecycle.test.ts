@@ -64,12 +64,20 @@ describe("backups", () => {
       expect(spec.containerSpec.healthcheck.tests).toEqual(["CMD", "/bin/sh", "/usr/local/bin/kestra-fleet-backup.sh", "health"]);
     }
   });
-  it("the backup bucket is protected and its lifecycle expires dumps after retentionDays", () => {
+  it("the backup bucket is protected; its lifecycle expires no current object (the script prunes dumps), replaced versions after retentionDays", () => {
     expect(byName(p(), "backup-bucket").options).toMatchObject({ protect: true, retainOnDelete: true });
     const rules = (byName(p(), "backup-bucket-lifecycle").inputs as any).rules;
     // One rule per kind, none per tenant: adding a tenant leaves the lifecycle as it is.
     expect(rules.map((r: any) => [r.id, r.filter])).toEqual([["staging-postgres", "staging/postgres/"], ["staging-bucket", "staging/bucket/"], ["staging-escrow", "staging/escrow/"]]);
-    expect(rules[0]).toMatchObject({ expiration: "30d", noncurrentVersionExpirationDays: 30 });
+    // No expiry of current dumps: an outage longer than retentionDays must not leave nothing to restore.
+    expect(rules[0].expiration).toBeUndefined();
+    expect(rules[0]).toMatchObject({ noncurrentVersionExpirationDays: 30 });
+    for (const t of ["acme", "zeta"].filter((x) => p().tenants.includes(x))) {
+      const env = (byName(p(), `${t}-backup`).inputs as any).taskSpec.containerSpec.env;
+      expect(env).toMatchObject({ BACKUP_RETENTION_DAYS: "30", BACKUP_KEEP_LAST: "7" });
+      const policy = JSON.parse(byName(p(), `backup-${t}-policy`).inputs.policy as string);
+      expect(policy.Statement.find((s: any) => s.Sid === "PruneOwnDumps").Resource).toEqual([`arn:aws:s3:::kestra-fleet-backups-staging/staging/postgres/${t}/*`]);
+    }
     expect(rules[1].expiration).toBeUndefined();
   });
   it("the mirror discovers the tenant buckets (kestra-*, read-only) and writes bucket/<t>/ without delete; nothing in it names a tenant", () => {
