@@ -295,11 +295,15 @@ function mirrorMetricsBlock(): string {
  * - `mirror`: every BACKUP_INTERVAL_SECONDS, lists the source's buckets (the key sees the tenant
  *   buckets only) and `mc mirror --overwrite`s each one named MIRROR_BUCKET_PREFIX<tenant> to
  *   $S3_BUCKET/$S3_PREFIX<tenant>/ (S3_PREFIX `<stack>/bucket/`; no --remove: deletions never propagate). Discovered at run time:
- *   a new tenant's bucket is mirrored without any change to the service;
- * - `once`: one dump now, its exit status the result (`docker exec <task> sh <script> once`);
- * - `mirror-once`: one mirror pass now, its exit status the result (on the mirror's task);
- * - `health`: exit 1 when the last success is older than two intervals (or, before the first
- *   success, when the container has run longer than two intervals).
+ *   a new tenant's bucket is mirrored without any change to the service. Each bucket on its own: one
+ *   tenant's failure is recorded for that tenant (MIRROR_TENANT_METRICS) and the pass goes on;
+ * - `once`: one dump now, its exit status the result (`docker exec <task> sh <script> once`); a
+ *   successful dump (here and in `dump`) then prunes the tenant's dumps beyond retainedDumps
+ *   (BACKUP_KEEP_LAST, BACKUP_RETENTION_DAYS);
+ * - `mirror-once`: one mirror pass now, exit 1 when any tenant's bucket failed (on the mirror's task);
+ * - `health`: exit 1 when the last success (of the mirror: the last completed pass) is older than two
+ *   intervals (or, before the first, when the container has run longer than two intervals).
+ * With BACKUP_METRICS_PORT set on the mirror, the same is done with its per-tenant metrics.
  * With BACKUP_METRICS_PORT set (the tenant's dump service), every attempt rewrites
  * the metrics file (BACKUP_METRICS_DIR, BACKUP_METRICS_PATH) in the Prometheus text format (BACKUP_METRICS, labelled by tenant) from the
  * state files, and `dump` serves it with busybox httpd (alpine's busybox-extras; images/backup) on
