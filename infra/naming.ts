@@ -124,6 +124,8 @@ export const RELAY_WEB_PORT = 8082;
 /** 8083 of the gateway forwards to the tenant's backup service's metrics port (busybox httpd, /metrics.txt). */
 export const RELAY_BACKUP_PORT = 8083;
 export const BACKUP_METRICS_PORT = 9180;
+/** The bucket mirror's metrics port (busybox httpd, /metrics.txt), on the monitoring network only. */
+export const MIRROR_METRICS_PORT = 9181;
 /** Traefik's metrics entry point (not published: reachable on its overlays only). */
 export const TRAEFIK_METRICS_PORT = 8082;
 export const ENTRYPOINT_METRICS = "metrics";
@@ -133,6 +135,18 @@ export const ENTRYPOINT_METRICS = "metrics";
  * secret file of the Traefik service (infra/render/traefik.ts).
  */
 export const TRAEFIK_METRICS_USERS_FILE = "/run/secrets/traefik_metrics_users";
+
+/**
+ * Logical name of a tenant's database password (random.RandomPassword). Postgres reads its password
+ * file only on an empty data directory: a new value of this resource locks Kestra and the backup out
+ * of an existing database, so the resource is protected and the plan diff and the deploy guard refuse
+ * its replacement (rotation: docs/operations.md#database-password).
+ */
+export const DB_PASSWORD_SUFFIX = "-db-password";
+export const dbPasswordLogicalName = (logical: string) => `${logical}${DB_PASSWORD_SUFFIX}`;
+/** Whether a URN or logical name is a tenant's database password. */
+export const isDbPasswordName = (urnOrName: string) => (urnOrName.split("::").pop() ?? "").endsWith(DB_PASSWORD_SUFFIX);
+export const DB_PASSWORD_ROTATION_DOC = "docs/operations.md#database-password";
 
 /** Kestra's webhook paths (with and without the OSS tenant `main`). */
 export const WEBHOOK_PATHS = ["/api/v1/main/executions/webhook/", "/api/v1/executions/webhook/"] as const;

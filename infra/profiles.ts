@@ -17,6 +17,12 @@ export interface Profile {
   workerThreads: number;
   /** /dev/shm of Postgres. */
   postgresShmMiB: number;
+  /**
+   * Database connections one Kestra JVM may hold (its HikariCP pool, `datasources.postgres.maximum-pool-size`
+   * in the rendered config; 10 is HikariCP's own default). The tenant's connection limit on a managed
+   * server follows from it (dbConnectionLimit).
+   */
+  dbPool: number;
 }
 
 const r = (cpuReservation: number, cpuLimit: number, memoryReservationMiB: number, memoryLimitMiB: number): ServiceResources => ({
@@ -27,10 +33,24 @@ const r = (cpuReservation: number, cpuLimit: number, memoryReservationMiB: numbe
 });
 
 export const PROFILES: Record<Size, Profile> = {
-  small: { web: r(0.25, 1, 768, 1024), backend: r(0.5, 2, 1536, 2048), worker: r(0.5, 2, 1536, 2048), postgres: r(0.25, 1, 512, 1024), workerThreads: 4, postgresShmMiB: 256 },
-  medium: { web: r(0.5, 2, 1536, 2048), backend: r(1, 4, 3072, 4096), worker: r(1, 4, 3072, 4096), postgres: r(0.5, 2, 1024, 2048), workerThreads: 8, postgresShmMiB: 512 },
-  large: { web: r(1, 2, 2048, 3072), backend: r(2, 8, 6144, 8192), worker: r(2, 8, 6144, 8192), postgres: r(1, 4, 2048, 4096), workerThreads: 16, postgresShmMiB: 1024 },
+  small: { web: r(0.25, 1, 768, 1024), backend: r(0.5, 2, 1536, 2048), worker: r(0.5, 2, 1536, 2048), postgres: r(0.25, 1, 512, 1024), workerThreads: 4, postgresShmMiB: 256, dbPool: 10 },
+  medium: { web: r(0.5, 2, 1536, 2048), backend: r(1, 4, 3072, 4096), worker: r(1, 4, 3072, 4096), postgres: r(0.5, 2, 1024, 2048), workerThreads: 8, postgresShmMiB: 512, dbPool: 10 },
+  large: { web: r(1, 2, 2048, 3072), backend: r(2, 8, 6144, 8192), worker: r(2, 8, 6144, 8192), postgres: r(1, 4, 2048, 4096), workerThreads: 16, postgresShmMiB: 1024, dbPool: 10 },
 };
+
+/** Connections of a tenant's role beyond Kestra's pools: the backup (psql's version check, pg_dump), a restore's psql, an operator. */
+export const DB_CONNECTION_RESERVE = 5;
+
+/**
+ * A tenant role's connection limit on a managed Postgres server (`CONNECTION LIMIT`): every Kestra JVM
+ * the tenant may run at once with its full pool, plus DB_CONNECTION_RESERVE. JVMs: the web server and
+ * the workers update start-first (one extra task of each during a rollout), the backend stop-first.
+ * Without it one tenant can take every connection of the shared server.
+ */
+export function dbConnectionLimit(profile: Profile, workers: number): number {
+  const jvms = 2 + 1 + (workers > 0 ? workers + 1 : 0);
+  return jvms * profile.dbPool + DB_CONNECTION_RESERVE;
+}
 
 /** Platform services. */
 export const PLATFORM_RESOURCES = {

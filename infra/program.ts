@@ -108,6 +108,7 @@ export function defineFleet(inputs: FleetInputs, flowTemplate: string = readFlow
     escrowPassphrase: pulumi.secret(secrets.backupEscrowPassphrase),
     targetUser: secrets.backupTargetUser !== undefined ? pulumi.secret(secrets.backupTargetUser) : undefined,
     targetPassword: secrets.backupTargetPassword !== undefined ? pulumi.secret(secrets.backupTargetPassword) : undefined,
+    monitoringNetworkId: monitoring?.network.id,
   });
 
   const kestraShared = new KestraShared("kestra", { manager });

@@ -14,14 +14,17 @@ export interface RestoreStep {
   commands: string[];
 }
 
+/** The environment variable naming the file that holds the stack secret backupEscrowPassphrase. */
+export const ESCROW_PASSPHRASE_VAR = "KF_ESCROW_PASSPHRASE_FILE";
+
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** The ordered procedure. `dump` is a file name under `postgres/<t>/` (default: the newest). */
+/** The ordered procedure. `dump` is a file name under `<stack>/postgres/<t>/` (default: the newest). */
 export function restoreProcedure(args: { stack: string; tenant: Tenant; settings: Settings; dump?: string }): RestoreStep[] {
   const { tenant, settings, stack } = args;
   const n = tenantNames(tenant.name);
   const bucket = settings.backup.target.bucket;
-  const prefix = backupPrefixes(tenant.name).postgres;
+  const prefix = backupPrefixes(stack, tenant.name).postgres;
   const kestra = tenant.status === "offboarded" ? [] : [n.services.web, n.services.backend, ...(tenant.kestra.workers > 0 ? [n.services.worker] : [])];
   const running = tenant.status === "active";
   const replicas: Record<string, number> = { [n.services.web]: 1, [n.services.backend]: 1, [n.services.worker]: tenant.kestra.workers };
@@ -64,8 +67,17 @@ export function restoreProcedure(args: { stack: string; tenant: Tenant; settings
     const m = settings.managedPostgres!;
     const conn = `host=${m.host} port=${m.port} dbname=${n.database} user=${n.dbUser} sslmode=${m.sslmode}`;
     steps.push({
-      title: `Managed server ${m.host}: the tenant role's password is dbPassword in the escrow (${escrowKey(tenant.name)})`,
-      commands: [`mc cp "kf-backup/${bucket}/${escrowKey(tenant.name)}" ./credentials.json.enc`, `export PGPASSWORD="$(${ESCROW_DECRYPT_COMMAND} | sed -n 's/.*"dbPassword": "\\(.*\\)".*/\\1/p')"`],
+      title: `Managed server ${m.host}: the tenant role's password is dbPassword in the escrow (${escrowKey(stack, tenant.name)})`,
+      commands: [
+        `mc cp "kf-backup/${bucket}/${escrowKey(stack, tenant.name)}" ./credentials.json.enc`,
+        // Plain assignments: their status is the command's, so set -e stops on a wrong passphrase or
+        // a damaged object (`export X="$(…)"` would hide it and go on with an empty password).
+        `ESCROW=$(${ESCROW_DECRYPT_COMMAND.replace("PASSPHRASE_FILE", `"\${${ESCROW_PASSPHRASE_VAR}:?set ${ESCROW_PASSPHRASE_VAR} to a file holding the stack secret backupEscrowPassphrase}"`)})`,
+        `PGPASSWORD=$(printf '%s\\n' "$ESCROW" | sed -n 's/^ *"dbPassword": "\\([^"]*\\)",\\{0,1\\}$/\\1/p')`,
+        "unset ESCROW",
+        `test -n "$PGPASSWORD" || { echo "the escrow holds no dbPassword: refusing to go on without the role's password"; exit 1; }`,
+        "export PGPASSWORD",
+      ],
     });
     psql = `psql -X -v ON_ERROR_STOP=1 ${q(conn)}`;
     restore = `pg_restore ${restoreFlags} -d ${q(conn)} "./$DUMP"`;
@@ -99,7 +111,9 @@ export function restoreProcedure(args: { stack: string; tenant: Tenant; settings
 }
 
 export function formatProcedure(steps: RestoreStep[], header: string): string {
-  const lines = [`# ${header}`, "# Run the steps in order; stop at the first failing command.", "set -eu", ""];
+  // bash: pipefail makes a pipeline fail with its first failing command (`mc ls … | sed | sort`), which
+  // POSIX sh's `set -e` alone ignores.
+  const lines = ["#!/usr/bin/env bash", `# ${header}`, "# Run it with bash (saved to a file, or piped: bash -s); it stops at the first failing command.", "set -euo pipefail", ""];
   steps.forEach((s, i) => {
     lines.push(`# ${i + 1}. ${s.title}`);
     lines.push(...s.commands, "");

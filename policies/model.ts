@@ -70,6 +70,7 @@ export const TYPES = {
   awsLifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
   awsEncryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
   randomBytes: "random:index/randomBytes:RandomBytes",
+  randomPassword: "random:index/randomPassword:RandomPassword",
   minioPolicy: "minio:index/iamPolicy:IamPolicy",
   awsPolicy: "aws:iam/policy:Policy",
   database: "postgresql:index/database:Database",

@@ -2,12 +2,12 @@
  * BackupStack: the stack's off-node backup target and what writes to it.
  * - The dedicated backup bucket (AWS S3, or a MinIO-compatible server off the fleet's nodes),
  *   protected, versioned, with the retention lifecycle of infra/render/backup.ts.
- * - Per tenant (`provisionTenant`): a key that may write and read `postgres/<t>/` only and never
- *   delete, and the tenant's escrow object `escrow/<t>/credentials.json.enc` (encryption key and
+ * - Per tenant (`provisionTenant`): a key that may write and read `<stack>/postgres/<t>/` only, delete
+ *   (prune) its own old dumps there and nothing else, never a version, and the tenant's escrow object `<stack>/escrow/<t>/credentials.json.enc` (encryption key and
  *   credentials, encrypted with the stack secret backupEscrowPassphrase), written here by the
  *   program with the target's admin credentials: no service ever holds them.
  * - With MinIO storage: the platform mirror service `platform_backup_mirror`, copying every tenant
- *   bucket to `bucket/<t>/` with a read-only key on the sources and a no-delete key on the target.
+ *   bucket to `<stack>/bucket/<t>/` with a read-only key on the sources and a no-delete key on the target.
  * Nothing here depends on the tenant list (lifecycle rules per kind, the mirror discovers the tenant
  * buckets at run time): adding or removing a tenant changes only that tenant's resources.
  */
@@ -16,10 +16,10 @@ import * as docker from "@pulumi/docker";
 import * as minio from "@pulumi/minio";
 import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "../infra/config/schema";
-import { BACKUP_MIRROR_SERVICE, BACKUP_STACK, LABEL_ROLE, MINIO_ALIAS } from "../infra/naming";
+import { BACKUP_MIRROR_SERVICE, BACKUP_STACK, LABEL_ROLE, MINIO_ALIAS, MIRROR_METRICS_PORT } from "../infra/naming";
 import { PLATFORM_RESOURCES, swarmResources } from "../infra/profiles";
 import {
-  BACKUP_KINDS,
+  backupKindPrefix,
   BACKUP_SCRIPT_PATH,
   backupPolicyName,
   backupPrefixes,
@@ -51,6 +51,8 @@ export interface BackupStackArgs {
   escrowPassphrase: pulumi.Input<string>;
   targetUser?: pulumi.Input<string>;
   targetPassword?: pulumi.Input<string>;
+  /** The monitoring network (monitoring on): the mirror serves its per-tenant metrics there to Prometheus. */
+  monitoringNetworkId?: pulumi.Input<string>;
 }
 
 /** `https://host[:port]` of the backup target's S3 API. */
@@ -85,7 +87,7 @@ export class BackupStack extends pulumi.ComponentResource {
     // lifecycle and encryption are retained (dropping them from the program never deletes them).
     const guards = { protect: true, retainOnDelete: true };
     const kept = { retainOnDelete: true };
-    const rules = lifecycleRules(days);
+    const rules = lifecycleRules(args.stack, days);
 
     if (cfg.target.provider === "aws") {
       this.awsProvider = new aws.Provider("backup-aws", { region: cfg.target.aws!.region as aws.Region }, { parent: this });
@@ -152,7 +154,7 @@ export class BackupStack extends pulumi.ComponentResource {
       const reader = new minio.IamUser("backup-mirror-source-user", { name: "backup-mirror-source", forceDestroy: false }, { ...src, additionalSecretOutputs: ["secret"] });
       const readerPolicy = new minio.IamPolicy("backup-mirror-source-policy", { name: MIRROR_SOURCE_POLICY_NAME, policy: JSON.stringify(mirrorSourcePolicy(TENANT_BUCKET_PREFIX)) }, src);
       new minio.IamUserPolicyAttachment("backup-mirror-source-policy-attachment", { userName: reader.name, policyName: readerPolicy.name }, { parent: this, provider: storage.provider });
-      const writer = this.writerKey(MIRROR_WRITER, [BACKUP_KINDS.bucket]);
+      const writer = this.writerKey(MIRROR_WRITER, [backupKindPrefix(args.stack, "bucket")]);
 
       const secret = (n: string, purpose: string, content: pulumi.Input<string>) => hashedSecret(n, { prefix: BACKUP_STACK, purpose, content, labels }, on);
       const secrets = [
@@ -183,6 +185,10 @@ export class BackupStack extends pulumi.ComponentResource {
                 MIRROR_SOURCE_ACCESS_KEY_FILE: "/run/secrets/source_access_key",
                 MIRROR_SOURCE_SECRET_KEY_FILE: "/run/secrets/source_secret_key",
                 MIRROR_BUCKET_PREFIX: TENANT_BUCKET_PREFIX,
+                // Where the copies land: `<stack>/bucket/<tenant>/`.
+                S3_PREFIX: backupKindPrefix(args.stack, "bucket"),
+                // Per-tenant outcome of every pass (Prometheus text, /metrics.txt), on the monitoring network.
+                ...(args.monitoringNetworkId !== undefined ? { BACKUP_METRICS_PORT: String(MIRROR_METRICS_PORT) } : {}),
               },
               secrets,
               configs: [{ configId: this.scriptConfig.id, configName: this.scriptConfig.name, fileName: BACKUP_SCRIPT_PATH, fileMode: 0o555 }],
@@ -191,7 +197,7 @@ export class BackupStack extends pulumi.ComponentResource {
             },
             logDriver: LOG_DRIVER,
             // The storage network reaches MinIO by its alias; the target is reached over the node's egress.
-            networksAdvanceds: [{ id: args.storage.networkId! }],
+            networksAdvanceds: [{ id: args.storage.networkId! }, ...(args.monitoringNetworkId !== undefined ? [{ id: args.monitoringNetworkId }] : [])],
             resources: swarmResources(PLATFORM_RESOURCES.backup),
             restartPolicy: RESTART_POLICY,
           },
@@ -207,9 +213,9 @@ export class BackupStack extends pulumi.ComponentResource {
   }
 
   /** A key writing and reading only under `prefixes`, never deleting (children of `parent`). */
-  private writerKey(who: string, prefixes: string[], parent: pulumi.Resource = this): BackupKey {
+  private writerKey(who: string, prefixes: string[], parent: pulumi.Resource = this, prune = false): BackupKey {
     const { stack } = this.args;
-    const policyJson = JSON.stringify(backupWriterPolicy(this.bucket, prefixes));
+    const policyJson = JSON.stringify(backupWriterPolicy(this.bucket, prefixes, { prune }));
     if (this.awsProvider) {
       const on = { parent, provider: this.awsProvider, dependsOn: this.ready };
       const tags = { "kestra-fleet:role": "backup" };
@@ -227,22 +233,23 @@ export class BackupStack extends pulumi.ComponentResource {
   }
 
   /**
-   * The tenant's dump key (`postgres/<t>/` only, no delete) and its escrow object, declared under
+   * The tenant's dump key (`<stack>/postgres/<t>/` only, no delete) and its escrow object, declared under
    * `parent` (the tenant): they come and go with the tenant, on this target's provider.
    */
   provisionTenant(tenant: string, escrow: pulumi.Output<string>, parent: pulumi.Resource): BackupKey {
-    const key = this.writerKey(tenant, [backupPrefixes(tenant).postgres], parent);
+    // prune: the tenant's backup deletes its own dumps beyond the retention (never versions).
+    const key = this.writerKey(tenant, [backupPrefixes(this.args.stack, tenant).postgres], parent, true);
     const content = pulumi.secret(pulumi.all([escrow, pulumi.output(this.args.escrowPassphrase)]).apply(([plain, pass]) => escrowEncryptAsync(plain, pass)));
     if (this.awsProvider) {
       new aws.s3.BucketObjectv2(
         `backup-${tenant}-escrow`,
-        { bucket: this.bucket, key: escrowKey(tenant), content, contentType: "text/plain", forceDestroy: false },
+        { bucket: this.bucket, key: escrowKey(this.args.stack, tenant), content, contentType: "text/plain", forceDestroy: false },
         { parent, provider: this.awsProvider, dependsOn: this.ready, retainOnDelete: true },
       );
     } else {
       new minio.S3Object(
         `backup-${tenant}-escrow`,
-        { bucketName: this.bucket, objectName: escrowKey(tenant), content, contentType: "text/plain" },
+        { bucketName: this.bucket, objectName: escrowKey(this.args.stack, tenant), content, contentType: "text/plain" },
         { parent, provider: this.minioProvider!, dependsOn: this.ready, retainOnDelete: true },
       );
     }

@@ -2,7 +2,7 @@
  * TenantBackup: one tenant's scheduled database dumps. A service `kestra_<t>_backup` on the
  * tenant's private network runs the backup script (a Swarm config) from the backup image: every
  * `backup.interval` a pg_dump in custom format, checked with pg_restore --list, uploaded to the
- * stack's backup bucket under `postgres/<t>/` with a key that can write and read that prefix only.
+ * stack's backup bucket under `<stack>/postgres/<t>/` with a key that can write and read that prefix only.
  * Credentials are Swarm secrets; no Docker socket; the health check fails when the last successful
  * dump is older than two intervals. It runs in every lifecycle status (a suspended or offboarded
  * tenant's data keeps being backed up). It publishes its metrics (last success, interval, attempts,
@@ -24,6 +24,8 @@ import { endpointSpec, hashedSecret, LOG_DRIVER, RESTART_POLICY, secretMount } f
 export interface TenantBackupArgs {
   tenant: Tenant;
   names: TenantNames;
+  /** The Pulumi stack: the first segment of every key in the backup bucket. */
+  stack: string;
   settings: Settings;
   manager: docker.Provider;
   privateNetworkId: pulumi.Input<string>;
@@ -92,7 +94,11 @@ export class TenantBackup extends pulumi.ComponentResource {
               BACKUP_INTERVAL_SECONDS: String(durationSeconds(settings.backup.interval)),
               S3_ENDPOINT: args.endpoint,
               S3_BUCKET: args.bucket,
-              S3_PREFIX: backupPrefixes(tenant.name).postgres,
+              S3_PREFIX: backupPrefixes(args.stack, tenant.name).postgres,
+              // Retention, applied by the script after each successful dump: the newest BACKUP_KEEP_LAST
+              // always, the rest once older than BACKUP_RETENTION_DAYS (infra/render/backup.ts retainedDumps).
+              BACKUP_RETENTION_DAYS: String(settings.backup.retentionDays),
+              BACKUP_KEEP_LAST: String(settings.backup.keepLast),
               S3_CREDENTIALS_FILE: `/run/secrets/${BACKUP_CREDENTIALS_FILE}`,
               // Metrics (Prometheus text, /metrics.txt) for the tenant's gateway: README "Monitoring".
               BACKUP_METRICS_PORT: String(BACKUP_METRICS_PORT),

@@ -11,8 +11,8 @@ import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { edgeOf, type GitCredential, type Settings } from "../infra/config/schema";
-import { KESTRA_MANAGEMENT_PORT, LABEL_ROLE, LABEL_TENANT, pgVolumeLogicalName, POSTGRES_ALIAS, tenantHost, tenantNames, tenantUrl, type ServiceRole, type TenantNames } from "../infra/naming";
-import { javaOpts, PROFILES, swarmResources, type ServiceResources } from "../infra/profiles";
+import { dbPasswordLogicalName, KESTRA_MANAGEMENT_PORT, LABEL_ROLE, LABEL_TENANT, pgVolumeLogicalName, POSTGRES_ALIAS, tenantHost, tenantNames, tenantUrl, type ServiceRole, type TenantNames } from "../infra/naming";
+import { dbConnectionLimit, javaOpts, PROFILES, swarmResources, type ServiceResources } from "../infra/profiles";
 import { ENTRYPOINT_PATH, SECRET_FILE_PREFIX } from "../infra/render/entrypoint";
 import { FLOW_DIR, FLOW_MOUNT, gitSecretNames, gitSyncEnv, gitSyncOf, renderGitSyncFlow } from "../infra/render/flow";
 import { renderKestraConfig, tenantKestraConfigInput } from "../infra/render/kestra-config";
@@ -111,15 +111,19 @@ export class TenantStack extends pulumi.ComponentResource {
     );
 
     // --- Database -------------------------------------------------------------------------
-    const dbPassword = new random.RandomPassword(`${t}-db-password`, { length: 32, special: false }, { parent: this });
+    // Protected: Postgres keeps the password it was initialised with (POSTGRES_PASSWORD_FILE acts on an
+    // empty data directory only), so a replaced value would lock Kestra and the backup out and rewrite
+    // the escrow with a password the database does not know. Rotation: docs/operations.md#database-password.
+    const dbPassword = new random.RandomPassword(dbPasswordLogicalName(t), { length: 32, special: false }, { parent: this, protect: true });
     let dbReady: pulumi.Resource[] = [];
     let pgSecret: docker.Secret | undefined;
     if (tenant.postgres.mode === "managed") {
       const provider = args.managedPostgres;
       if (!provider) throw new Error(`TenantStack ${tenant.name}: managed Postgres needs the managed server's provider`);
+      // A shared server: a connection limit per tenant role (one tenant cannot take every connection)...
       const role = new postgresql.Role(
         `${t}-db-role`,
-        { name: n.dbUser, login: true, password: pulumi.secret(dbPassword.result) },
+        { name: n.dbUser, login: true, password: pulumi.secret(dbPassword.result), connectionLimit: dbConnectionLimit(profile, tenant.kestra.workers) },
         { parent: this, provider },
       );
       const db = new postgresql.Database(
@@ -127,7 +131,14 @@ export class TenantStack extends pulumi.ComponentResource {
         { name: n.database, owner: role.name },
         { parent: this, provider, protect: true, retainOnDelete: true },
       );
-      dbReady = [db];
+      // ...and no CONNECT or TEMPORARY for PUBLIC (what CREATE DATABASE grants every role by default):
+      // only the owner (the tenant's role) connects. An empty privilege list revokes all of PUBLIC's.
+      const revokePublic = new postgresql.Grant(
+        `${t}-db-revoke-public`,
+        { database: db.name, role: "public", objectType: "database", privileges: [] },
+        { parent: this, provider },
+      );
+      dbReady = [db, revokePublic];
     } else {
       if (!args.dataNode) throw new Error(`TenantStack ${tenant.name}: container Postgres needs its data node's Docker provider`);
       const node = tenant.postgres.node ?? settings.swarm.dataNode;
@@ -204,6 +215,7 @@ export class TenantStack extends pulumi.ComponentResource {
       {
         tenant,
         names: n,
+        stack: args.stack,
         settings,
         manager: args.manager,
         privateNetworkId: privateNetwork.id,

@@ -97,6 +97,8 @@ const backupSettings = () =>
       mirrorInterval: backupInterval().default("1h"),
       /** Days a dump, and a replaced version of a mirrored object, is kept. */
       retentionDays: z.int().min(1).max(3650).default(30),
+      /** Dumps of each tenant always kept, whatever their age (the newest; pruning needs a new dump). */
+      keepLast: z.int().min(1).max(1000).default(7),
       target: z
         .strictObject({
           provider: z.enum(["aws", "minio"]),

@@ -5,7 +5,7 @@
  * it compares two offline plans, not the deployed stack (the deploy workflow's guard does that).
  */
 import { postgresMajor } from "../render/postgres";
-import { LABEL_ROLE } from "../naming";
+import { DB_PASSWORD_ROTATION_DOC, isDbPasswordName, LABEL_ROLE } from "../naming";
 import { replacingPaths } from "./force-new";
 
 /** The part of a plan resource the diff reads (the `--json` plan's resources). */
@@ -78,6 +78,12 @@ export const NODE_MOVE_DOC = "README.md#moving-data-to-another-node-switching-ne
 
 const TENANT_TYPE = "kestra-fleet:stacks:TenantStack";
 const SERVICE_TYPE = "docker:index/service:Service";
+export const RANDOM_PASSWORD_TYPE = "random:index/randomPassword:RandomPassword";
+
+/** Why a replacement of a tenant's database password stops a deployment. */
+export function dbPasswordReplaced(because: string): string {
+  return `replaces the tenant's database password${because ? ` (${because})` : ""}: Postgres keeps the old one on its data directory, so Kestra and the backup could no longer log in and the escrow would hold a wrong password; rotate it with ALTER ROLE first, see ${DB_PASSWORD_ROTATION_DOC}`;
+}
 
 /** Validates a parsed JSON document as a plan; returns a message naming what is wrong. */
 export function planProblem(doc: unknown): string | undefined {
@@ -239,7 +245,10 @@ export function diffPlans(baseline: DiffPlan, current: DiffPlan): PlanDiff {
       change.providerChange = { from: old.provider ?? null, to: r.provider ?? null };
       change.notes.push("provider changed: Pulumi only re-points its state, nothing moves on the nodes");
     }
-    if (change.protect && kind === "replace") {
+    if (kind === "replace" && r.type === RANDOM_PASSWORD_TYPE && isDbPasswordName(r.urn)) {
+      // Protected or not (someone may have unprotected it): never a routine change.
+      change.blocked = dbPasswordReplaced(rep.paths.join(", "));
+    } else if (change.protect && kind === "replace") {
       change.blocked = `replaces a protected resource (${rep.paths.join(", ")}): its data would be lost; see ${OFFBOARDING_DOC}`;
     } else if (change.protect && providerChanged) {
       change.blocked = `moves a protected resource to another provider (node): the data stays on the old node; see ${NODE_MOVE_DOC}`;

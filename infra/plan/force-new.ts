@@ -15,7 +15,8 @@
  * - random (terraform-provider-random, internal/provider/resource_password.go, resource_bytes.go):
  *   every attribute of random_password (RequiresReplace on each); random_bytes `length`, `keepers`.
  * - postgresql (cyrilgdn/terraform-provider-postgresql, postgresql/resource_postgresql_database.go):
- *   database `template`, `encoding`, `lc_collate`, `lc_ctype`; a role or database rename is in place.
+ *   database `template`, `encoding`, `lc_collate`, `lc_ctype`; a role or database rename is in place;
+ *   grant (resource_postgresql_grant.go): no update function, every attribute ForceNew.
  * - cloudflare v5 (terraform-provider-cloudflare internal/services/<resource>/schema.go: only the path
  *   parameters carry RequiresReplace): dns_record `zoneId`; zero_trust_access_application `accountId`,
  *   `zoneId`; zero_trust_access_policy and _service_token `accountId` (same generated pattern).
@@ -50,6 +51,7 @@ export const FORCE_NEW: Readonly<Record<string, readonly string[]>> = {
   "random:index/randomBytes:RandomBytes": ["length", "keepers"],
   "postgresql:index/database:Database": ["template", "encoding", "lcCollate", "lcCtype"],
   "postgresql:index/role:Role": [],
+  "postgresql:index/grant:Grant": EVERY_INPUT,
   "cloudflare:index/dnsRecord:DnsRecord": ["zoneId"],
   "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication": ["accountId", "zoneId"],
   "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy": ["accountId"],

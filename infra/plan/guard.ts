@@ -3,6 +3,8 @@
  * and lists every step that must stop an automated deployment before anything is changed:
  * - a delete or replacement of a protected resource, or of a stateful one (volume, bucket, managed
  *   database) even if someone unprotected it;
+ * - a replacement of a tenant's database password, protected or not: Postgres keeps the old one on its
+ *   data directory (rotation: docs/operations.md#database-password);
  * - a Postgres service whose image changes major version (18 -> 19): the new server cannot open the
  *   old data directory; the upgrade is a dump and restore (docs/operations.md).
  * The offline plan cannot see deployed state, so this check lives here, where the old state is known.
@@ -10,8 +12,8 @@
  * `npm run guard -- preview.json` prints the findings and exits 1 when there is one, 2 on bad input.
  */
 import * as fs from "fs";
-import { LABEL_ROLE } from "../naming";
-import { OFFBOARDING_DOC, POSTGRES_UPGRADE_DOC } from "./diff";
+import { isDbPasswordName, LABEL_ROLE } from "../naming";
+import { dbPasswordReplaced, OFFBOARDING_DOC, POSTGRES_UPGRADE_DOC, RANDOM_PASSWORD_TYPE } from "./diff";
 import { postgresMajor } from "../render/postgres";
 
 export const STATEFUL_TYPES = [
@@ -84,7 +86,8 @@ export function guardPreview(doc: { steps?: PreviewStep[] }): GuardFinding[] {
     if (DELETE_OPS.has(s.op) && old) {
       const verb = s.op.includes("replace") ? "replaces" : "deletes";
       const why = s.replaceReasons?.length ? ` (replaced because: ${s.replaceReasons.join(", ")})` : "";
-      if (old.protect) add({ urn: s.urn, op: s.op, reason: `${verb} a protected resource${why}; see ${OFFBOARDING_DOC}` });
+      if (s.op.includes("replace") && type === RANDOM_PASSWORD_TYPE && isDbPasswordName(s.urn)) add({ urn: s.urn, op: s.op, reason: dbPasswordReplaced(s.replaceReasons?.join(", ") ?? "") });
+      else if (old.protect) add({ urn: s.urn, op: s.op, reason: `${verb} a protected resource${why}; see ${OFFBOARDING_DOC}` });
       else if (STATEFUL_TYPES.includes(type)) add({ urn: s.urn, op: s.op, reason: `${verb} a stateful resource that is not protected${why}; see ${OFFBOARDING_DOC}` });
     }
     if (type === "docker:index/service:Service" && old && s.newState && (role(old) === "postgres" || role(s.newState) === "postgres")) {

@@ -21,18 +21,29 @@ export const EMPTY_CHECK_SQL =
   "WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'";
 
 /**
- * The backup bucket's layout: one top-level prefix per kind, then the tenant
- * (`postgres/<t>/`, `bucket/<t>/`, `escrow/<t>/`). Rules and keys that concern every tenant name
- * the kind's prefix only, so adding a tenant changes none of them (no lifecycle rule, no mirror
- * policy lists tenants); a tenant's own key names `<kind>/<t>/`.
+ * The backup bucket's layout: the stack first, then one prefix per kind, then the tenant
+ * (`<stack>/postgres/<t>/`, `<stack>/bucket/<t>/`, `<stack>/escrow/<t>/`). Two stacks pointed at one
+ * bucket then never write, list or expire each other's dumps, mirror copies or escrow objects. Rules
+ * and keys that concern every tenant name the stack's kind prefix only, so adding a tenant changes none
+ * of them (no lifecycle rule, no mirror policy lists tenants); a tenant's own key names `<stack>/<kind>/<t>/`.
  */
-export const BACKUP_KINDS = { postgres: "postgres/", bucket: "bucket/", escrow: "escrow/" } as const;
+export const BACKUP_KINDS = { postgres: "postgres", bucket: "bucket", escrow: "escrow" } as const;
+export type BackupKind = keyof typeof BACKUP_KINDS;
 
-/** Key prefixes of one tenant in the backup bucket. */
-export const backupPrefixes = (tenant: string) => ({
-  postgres: `${BACKUP_KINDS.postgres}${tenant}/`,
-  bucket: `${BACKUP_KINDS.bucket}${tenant}/`,
-  escrow: `${BACKUP_KINDS.escrow}${tenant}/`,
+/** A stack name as a key prefix: one path segment. */
+const STACK_SEGMENT_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** `<stack>/<kind>/`: every tenant's objects of one kind in one stack. */
+export function backupKindPrefix(stack: string, kind: BackupKind): string {
+  if (!STACK_SEGMENT_RE.test(stack) || stack === "." || stack.includes("..")) throw new Error(`not a stack name usable as a key prefix: ${stack}`);
+  return `${stack}/${BACKUP_KINDS[kind]}/`;
+}
+
+/** Key prefixes of one tenant of one stack in the backup bucket. */
+export const backupPrefixes = (stack: string, tenant: string) => ({
+  postgres: `${backupKindPrefix(stack, "postgres")}${tenant}/`,
+  bucket: `${backupKindPrefix(stack, "bucket")}${tenant}/`,
+  escrow: `${backupKindPrefix(stack, "escrow")}${tenant}/`,
 });
 
 export { MIRROR_SOURCE_POLICY_NAME, TENANT_BUCKET_PREFIX };
@@ -42,7 +53,7 @@ export const backupUserName = (stack: string, who: string) => `backup-${stack}-$
 export const backupPolicyName = (stack: string, who: string) => `backup.${stack}.${who}`;
 
 /** Name of the escrow object of a tenant (inside its escrow prefix). */
-export const escrowKey = (tenant: string) => `${backupPrefixes(tenant).escrow}credentials.json.enc`;
+export const escrowKey = (stack: string, tenant: string) => `${backupPrefixes(stack, tenant).escrow}credentials.json.enc`;
 
 /** `<tenant>-YYYYMMDDTHHMMSSZ.pgdump`: sorts by time; the time is UTC. */
 export function dumpName(tenant: string, at: Date): string {
@@ -66,21 +77,18 @@ export function parseDumpName(name: string): { tenant: string; at: Date } | unde
 const DAY_MS = 24 * 3600 * 1000;
 
 /**
- * When a lifecycle expiration rule of `days` deletes an object created at `created`: S3 (and
- * MinIO) add the days to the creation time and round up to the next midnight UTC.
+ * The retention rule, as the backup script applies it after every successful upload: a dump of
+ * `tenant` is kept when it is among the newest `keepLast` (whatever its age) or younger than `days`;
+ * the others are pruned. Nothing is ever pruned without a new dump, so an outage of any length (a
+ * Postgres major upgrade before the backup image is rebuilt, a tenant whose backup stopped) leaves at
+ * least the last `keepLast` dumps. Returns the kept dumps at `now`, newest first.
  */
-export function expiresAt(created: Date, days: number): Date {
-  const t = created.getTime() + days * DAY_MS;
-  return new Date(Math.ceil(t / DAY_MS) * DAY_MS);
-}
-
-/** Dumps of `tenant` still present at `now` under a retention of `days`, newest first. */
-export function retainedDumps(names: readonly string[], tenant: string, now: Date, days: number): string[] {
+export function retainedDumps(names: readonly string[], tenant: string, now: Date, days: number, keepLast: number): string[] {
   return names
     .map((n) => ({ n, p: parseDumpName(n) }))
     .filter((x): x is { n: string; p: { tenant: string; at: Date } } => !!x.p && x.p.tenant === tenant && x.p.at.getTime() <= now.getTime())
-    .filter((x) => expiresAt(x.p.at, days).getTime() > now.getTime())
     .sort((a, b) => b.p.at.getTime() - a.p.at.getTime())
+    .filter((x, i) => i < keepLast || x.p.at.getTime() >= now.getTime() - days * DAY_MS)
     .map((x) => x.n);
 }
 
@@ -95,16 +103,18 @@ export interface LifecycleRule {
 }
 
 /**
- * The backup bucket's lifecycle, one rule per kind, whatever the tenants: dumps expire after `days`
- * (the backup service keeps dumping in every lifecycle status, so the last `days` of dumps always
- * exist); mirrored bucket objects and the escrow keep their current versions and drop replaced
- * versions after `days`.
+ * The backup bucket's lifecycle, one rule per kind, whatever the tenants. No kind's current objects
+ * expire: S3 and MinIO lifecycles count days, not "the newest N", so an expiry of dumps would delete the
+ * last good ones after an outage longer than `days`. The backup script prunes the dumps itself
+ * (retainedDumps: the newest `keepLast` whatever their age, and everything younger than `days`);
+ * a pruned dump, like a replaced mirrored object or escrow, stays a non-current version for `days`
+ * more (versioned bucket), then the lifecycle deletes it.
  */
-export function lifecycleRules(days: number): LifecycleRule[] {
+export function lifecycleRules(stack: string, days: number): LifecycleRule[] {
   return [
-    { id: "postgres", prefix: BACKUP_KINDS.postgres, expirationDays: days, noncurrentDays: days },
-    { id: "bucket", prefix: BACKUP_KINDS.bucket, noncurrentDays: days },
-    { id: "escrow", prefix: BACKUP_KINDS.escrow, noncurrentDays: days },
+    { id: `${stack}-postgres`, prefix: backupKindPrefix(stack, "postgres"), noncurrentDays: days },
+    { id: `${stack}-bucket`, prefix: backupKindPrefix(stack, "bucket"), noncurrentDays: days },
+    { id: `${stack}-escrow`, prefix: backupKindPrefix(stack, "escrow"), noncurrentDays: days },
   ];
 }
 
@@ -124,10 +134,10 @@ export interface BackupPolicyDocument {
 const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** Write and read under the given prefixes of the backup bucket, list only there, never delete. */
-export function backupWriterPolicy(bucket: string, prefixes: readonly string[]): BackupPolicyDocument {
+export function backupWriterPolicy(bucket: string, prefixes: readonly string[], opts: { prune?: boolean } = {}): BackupPolicyDocument {
   if (!BUCKET_RE.test(bucket)) throw new Error(`not a bucket name: ${bucket}`);
-  // `<kind>/<tenant>/` (a tenant's key) or `<kind>/` (the mirror's key, every tenant of one kind).
-  if (!prefixes.length || prefixes.some((p) => !/^[a-z]+\/(?:[a-z0-9][a-z0-9-]*\/)?$/.test(p))) throw new Error(`not backup prefixes: ${prefixes.join(", ")}`);
+  // `<stack>/<kind>/<tenant>/` (a tenant's key) or `<stack>/<kind>/` (the mirror's key, every tenant of one kind).
+  if (!prefixes.length || prefixes.some((p) => !/^[A-Za-z0-9][A-Za-z0-9_.-]*\/[a-z]+\/(?:[a-z0-9][a-z0-9-]*\/)?$/.test(p))) throw new Error(`not backup prefixes: ${prefixes.join(", ")}`);
   const sorted = [...prefixes].sort();
   return {
     Version: "2012-10-17",
@@ -136,7 +146,16 @@ export function backupWriterPolicy(bucket: string, prefixes: readonly string[]):
       { Sid: "BucketLocation", Effect: "Allow", Action: ["s3:GetBucketLocation"], Resource: [`arn:aws:s3:::${bucket}`] },
       { Sid: "ListOwnPrefix", Effect: "Allow", Action: ["s3:ListBucket"], Resource: [`arn:aws:s3:::${bucket}`], Condition: { StringLike: { "s3:prefix": sorted.map((p) => `${p}*`) } } },
       { Sid: "WriteReadOwnPrefix", Effect: "Allow", Action: [...BACKUP_OBJECT_ACTIONS], Resource: sorted.map((p) => `arn:aws:s3:::${bucket}/${p}*`) },
-      { Sid: "NeverDelete", Effect: "Deny", Action: [...BACKUP_DENIED_ACTIONS], Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`] },
+      // A tenant's dump key prunes its own old dumps (retainedDumps): DeleteObject only, on its prefix.
+      // On the versioned bucket that is a delete marker: the dump stays a non-current version for
+      // retentionDays, no more than an overwrite (PutObject) could already cause; versions stay out of reach.
+      ...(opts.prune ? [{ Sid: "PruneOwnDumps", Effect: "Allow" as const, Action: ["s3:DeleteObject"], Resource: sorted.map((p) => `arn:aws:s3:::${bucket}/${p}*`) }] : []),
+      {
+        Sid: "NeverDelete",
+        Effect: "Deny",
+        Action: BACKUP_DENIED_ACTIONS.filter((a) => !(opts.prune && a === "s3:DeleteObject")),
+        Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`],
+      },
     ],
   };
 }
@@ -210,6 +229,26 @@ export const BACKUP_METRICS = {
 export type BackupMetric = keyof typeof BACKUP_METRICS;
 export const backupMetricName = (m: BackupMetric) => `kestra_fleet_backup_${m}`;
 
+/**
+ * The metric families the mirror publishes (each `kestra_fleet_mirror_<name>`, a gauge). Per tenant
+ * (label `tenant`, the bucket's owner): one tenant's failure is its own series, never another's.
+ * Without a tenant label: the pass as a whole (the loop is alive, the tenant buckets could be listed).
+ */
+export const MIRROR_TENANT_METRICS = {
+  last_attempt_timestamp_seconds: "When this task last tried to mirror the tenant's bucket (epoch seconds).",
+  last_success_timestamp_seconds: "When this task last mirrored the tenant's bucket completely (absent before the first success).",
+  last_failure_timestamp_seconds: "When mirroring the tenant's bucket last failed (absent before the first failure).",
+  consecutive_failures: "Passes in a row in which the tenant's bucket could not be mirrored completely.",
+} as const;
+export const MIRROR_PASS_METRICS = {
+  interval_seconds: "Seconds between two mirror passes (BACKUP_INTERVAL_SECONDS).",
+  started_timestamp_seconds: "When this mirror task started (epoch seconds).",
+  last_pass_timestamp_seconds: "When the last pass over every tenant bucket ended, whatever each tenant's outcome (absent while the buckets could not be listed).",
+  last_listing_failure_timestamp_seconds: "When the tenant buckets last could not be listed (absent before the first failure).",
+} as const;
+export type MirrorMetric = keyof typeof MIRROR_TENANT_METRICS | keyof typeof MIRROR_PASS_METRICS;
+export const mirrorMetricName = (m: MirrorMetric) => `kestra_fleet_mirror_${m}`;
+
 /** Where write_metrics (the script) takes each value from: state files, and $success (the newer of this task's last upload and the bucket's newest dump). */
 const METRIC_SOURCES: Record<BackupMetric, string> = {
   interval_seconds: "$INTERVAL",
@@ -222,6 +261,32 @@ const METRIC_SOURCES: Record<BackupMetric, string> = {
   consecutive_failures: "$(state consecutive-failures)",
 };
 
+/** Where write_mirror_metrics takes each pass-level value from. */
+const MIRROR_PASS_SOURCES: Record<keyof typeof MIRROR_PASS_METRICS, string> = {
+  interval_seconds: "$INTERVAL",
+  started_timestamp_seconds: "$(state started)",
+  last_pass_timestamp_seconds: "$(state last-success)",
+  last_listing_failure_timestamp_seconds: "$(state last-listing-failure)",
+};
+
+/** A single-quoted sh word. */
+const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** The state file of a per-tenant mirror metric: last_attempt_timestamp_seconds -> last-attempt. */
+export const mirrorStateFile = (m: keyof typeof MIRROR_TENANT_METRICS) => m.replace(/_timestamp_seconds$/, "").replace(/_/g, "-");
+
+/** The body of write_mirror_metrics: each family's HELP and TYPE once, then its lines (per tenant for the tenant families). */
+function mirrorMetricsBlock(): string {
+  const head = (m: string, help: string) => `    printf '# HELP kestra_fleet_mirror_%s %s\\n# TYPE kestra_fleet_mirror_%s gauge\\n' ${m} ${shq(help)} ${m}`;
+  const pass = Object.entries(MIRROR_PASS_METRICS).map(([m, help]) => `${head(m, help)}\n    mirror_metric ${m} "${MIRROR_PASS_SOURCES[m as keyof typeof MIRROR_PASS_METRICS]}"`);
+  const tenant = Object.entries(MIRROR_TENANT_METRICS).map(
+    ([m, help]) =>
+      `${head(m, help)}\n    for dir in "$STATE_DIR"/mirror/*/; do\n      [ -d "$dir" ] || continue\n      tenant=$(basename "$dir")\n` +
+      `      mirror_metric ${m} "$(state "mirror/$tenant/${mirrorStateFile(m as keyof typeof MIRROR_TENANT_METRICS)}")" "$tenant"\n    done`,
+  );
+  return [...pass, ...tenant].join("\n");
+}
+
 /**
  * The backup script, POSIX sh (linted with shellcheck in the tests). Modes:
  * - `dump`: every BACKUP_INTERVAL_SECONDS (aligned to UTC multiples of it), pg_dump with
@@ -229,12 +294,16 @@ const METRIC_SOURCES: Record<BackupMetric, string> = {
  *   `mc cp` to $S3_BUCKET/$S3_PREFIX<tenant>-<UTC time>.pgdump, record the success;
  * - `mirror`: every BACKUP_INTERVAL_SECONDS, lists the source's buckets (the key sees the tenant
  *   buckets only) and `mc mirror --overwrite`s each one named MIRROR_BUCKET_PREFIX<tenant> to
- *   $S3_BUCKET/bucket/<tenant>/ (no --remove: deletions never propagate). Discovered at run time:
- *   a new tenant's bucket is mirrored without any change to the service;
- * - `once`: one dump now, its exit status the result (`docker exec <task> sh <script> once`);
- * - `mirror-once`: one mirror pass now, its exit status the result (on the mirror's task);
- * - `health`: exit 1 when the last success is older than two intervals (or, before the first
- *   success, when the container has run longer than two intervals).
+ *   $S3_BUCKET/$S3_PREFIX<tenant>/ (S3_PREFIX `<stack>/bucket/`; no --remove: deletions never propagate). Discovered at run time:
+ *   a new tenant's bucket is mirrored without any change to the service. Each bucket on its own: one
+ *   tenant's failure is recorded for that tenant (MIRROR_TENANT_METRICS) and the pass goes on;
+ * - `once`: one dump now, its exit status the result (`docker exec <task> sh <script> once`); a
+ *   successful dump (here and in `dump`) then prunes the tenant's dumps beyond retainedDumps
+ *   (BACKUP_KEEP_LAST, BACKUP_RETENTION_DAYS);
+ * - `mirror-once`: one mirror pass now, exit 1 when any tenant's bucket failed (on the mirror's task);
+ * - `health`: exit 1 when the last success (of the mirror: the last completed pass) is older than two
+ *   intervals (or, before the first, when the container has run longer than two intervals).
+ * With BACKUP_METRICS_PORT set on the mirror, the same is done with its per-tenant metrics.
  * With BACKUP_METRICS_PORT set (the tenant's dump service), every attempt rewrites
  * the metrics file (BACKUP_METRICS_DIR, BACKUP_METRICS_PATH) in the Prometheus text format (BACKUP_METRICS, labelled by tenant) from the
  * state files, and `dump` serves it with busybox httpd (alpine's busybox-extras; images/backup) on
@@ -289,6 +358,7 @@ state() {
 # Rewrites the metrics file from the state files (any mode, so a manual 'once' shows too); atomic.
 write_metrics() {
   [ -n "$METRICS_PORT" ] || return 0
+  case "$mode" in mirror*) write_mirror_metrics; return ;; esac
   local_success=$(state last-success) || return 1
   bucket_success=$(state bucket-last-success) || return 1
   success=$local_success
@@ -343,6 +413,25 @@ mc_alias_file() {
   mc alias set "$1" "$2" "$access_key" "$secret_key" --api S3v4 >/dev/null
 }
 
+# After a successful upload only: removes this tenant's dumps that are older than BACKUP_RETENTION_DAYS
+# and not among the newest BACKUP_KEEP_LAST (names sort by UTC time). A failed dump prunes nothing, so
+# an outage of any length keeps the last BACKUP_KEEP_LAST dumps (infra/render/backup.ts retainedDumps).
+prune_dumps() {
+  if [ -z "\${BACKUP_KEEP_LAST:-}" ] || [ -z "\${BACKUP_RETENTION_DAYS:-}" ]; then return 0; fi
+  listing=$(mc ls "backup/$S3_BUCKET/$S3_PREFIX") || return 1
+  cutoff=$(($(date -u +%s) - BACKUP_RETENTION_DAYS * 86400))
+  stamps=$(printf '%s\\n' "$listing" | sed -n "s/^.*[[:space:]]\${BACKUP_TENANT:?}-\\([0-9]\\{8\\}T[0-9]\\{6\\}Z\\)\\.pgdump\$/\\1/p" | sort -r) || return 1
+  n=0
+  for stamp in $stamps; do
+    n=$((n + 1))
+    [ "$n" -gt "$BACKUP_KEEP_LAST" ] || continue
+    at=$(date -u -d "$(printf '%s\\n' "$stamp" | sed 's/^\\(....\\)\\(..\\)\\(..\\)T\\(..\\)\\(..\\)\\(..\\)Z$/\\1-\\2-\\3 \\4:\\5:\\6/')" +%s) || return 1
+    [ "$at" -lt "$cutoff" ] || continue
+    mc rm --quiet "backup/$S3_BUCKET/$S3_PREFIX$BACKUP_TENANT-$stamp.pgdump" >/dev/null || return 1
+    log "pruned $S3_PREFIX$BACKUP_TENANT-$stamp.pgdump (older than $BACKUP_RETENTION_DAYS days, beyond the newest $BACKUP_KEEP_LAST)"
+  done
+}
+
 # Called as an if condition, where set -e does not apply: every step checks its own status.
 dump_once() {
   stamp=$(date -u +%Y%m%dT%H%M%SZ) || return 1
@@ -362,25 +451,69 @@ dump_once() {
   echo $((size)) >"$STATE_DIR/last-size" || return 1
   date -u +%s >"$STATE_DIR/last-success" || return 1
   log "uploaded $S3_PREFIX$name"
+  prune_dumps || log "could not prune old dumps: they are kept until the next successful dump"
 }
 
-# The tenant buckets, found at run time: \`mc ls\` prints one "[date] size NAME/" line a bucket.
+# The tenant buckets, found at run time: \`mc ls\` prints one "[date] size NAME/" line a bucket. Each
+# bucket is mirrored on its own: a failure (an object name too long under the target prefix, an
+# unreadable object) is recorded for that tenant (state under $STATE_DIR/mirror/<tenant>/, metrics) and
+# the pass goes on with the next tenant. The pass ends with the number of failed tenants in
+# $mirror_failed; it fails only when the buckets cannot be listed.
 mirror_once() {
-  listing=$(mc ls source/) || return 1
+  mirror_failed=0
+  if listing=$(mc ls source/); then :; else
+    date -u +%s >"$STATE_DIR/last-listing-failure"
+    log "could not list the tenant buckets of the source"
+    write_mirror_metrics || log "could not write the metrics file"
+    return 1
+  fi
   count=0
-  for entry in $(printf '%s\n' "$listing" | awk '{ print $NF }'); do
+  for entry in $(printf '%s\\n' "$listing" | awk '{ print $NF }'); do
     bucket=\${entry%/}
     case "$bucket" in
       "$MIRROR_BUCKET_PREFIX"?*) ;;
       *) continue ;;
     esac
     owner=\${bucket#"$MIRROR_BUCKET_PREFIX"}
-    mc mirror --quiet --overwrite "source/$bucket" "backup/$S3_BUCKET/${BACKUP_KINDS.bucket}$owner" >/dev/null || return 1
-    log "mirrored $bucket to ${BACKUP_KINDS.bucket}$owner/"
-    count=$((count + 1))
+    dir="$STATE_DIR/mirror/$owner"
+    mkdir -p "$dir" || return 1
+    date -u +%s >"$dir/last-attempt" || return 1
+    if mc mirror --quiet --overwrite "source/$bucket" "backup/$S3_BUCKET/$S3_PREFIX$owner" >"$STATE_DIR/mirror-output" 2>&1; then
+      date -u +%s >"$dir/last-success" || return 1
+      echo 0 >"$dir/consecutive-failures" || return 1
+      log "mirrored $bucket to $S3_PREFIX$owner/"
+      count=$((count + 1))
+    else
+      failures=0
+      if [ -f "$dir/consecutive-failures" ]; then failures=$(cat "$dir/consecutive-failures"); fi
+      echo $((failures + 1)) >"$dir/consecutive-failures" || return 1
+      date -u +%s >"$dir/last-failure" || return 1
+      log "could not mirror $bucket to $S3_PREFIX$owner/, the other tenants go on: $(tail -n 3 "$STATE_DIR/mirror-output" | tr '\\n' ' ')"
+      mirror_failed=$((mirror_failed + 1))
+    fi
   done
-  log "mirrored $count tenant bucket(s)"
+  rm -f "$STATE_DIR/mirror-output"
+  log "mirrored $count tenant bucket(s), $mirror_failed failed"
+  # The pass ended: the loop is alive (the health check reads this), whatever each tenant's outcome.
   date -u +%s >"$STATE_DIR/last-success" || return 1
+  write_mirror_metrics || log "could not write the metrics file"
+}
+
+# One gauge line of the mirror (name, value, tenant label if any), skipped when the value is empty.
+mirror_metric() {
+  [ -n "$2" ] || return 0
+  if [ -n "\${3:-}" ]; then labels="{tenant=\\"$3\\"}"; else labels=""; fi
+  printf 'kestra_fleet_mirror_%s%s %s\\n' "$1" "$labels" "$2"
+}
+
+# The mirror's metrics file: one family at a time (HELP, TYPE, then every tenant's line); atomic.
+write_mirror_metrics() {
+  [ -n "$METRICS_PORT" ] || return 0
+  mkdir -p "$METRICS_DIR" || return 1
+  {
+${mirrorMetricsBlock()}
+  } >"$STATE_DIR/metrics.tmp" || return 1
+  mv "$STATE_DIR/metrics.tmp" "$METRICS_DIR/metrics.txt"
 }
 
 # One attempt of dump_once or mirror_once, recorded in the state files and the metrics.
@@ -429,7 +562,17 @@ case "$mode" in
     fi
     if [ "$mode" = mirror ] || [ "$mode" = mirror-once ]; then
       mc_alias source "$MIRROR_SOURCE_ENDPOINT" "$MIRROR_SOURCE_ACCESS_KEY_FILE" "$MIRROR_SOURCE_SECRET_KEY_FILE"
-      if [ "$mode" = mirror ]; then loop mirror_once; else mirror_once; fi
+      if [ "$mode" = mirror ]; then
+        if [ -n "$METRICS_PORT" ]; then
+          write_mirror_metrics || log "could not write the metrics file"
+          serve_metrics
+        fi
+        loop mirror_once
+      else
+        # One pass now: its exit status says whether every tenant's bucket was mirrored.
+        mirror_once
+        [ "$mirror_failed" -eq 0 ]
+      fi
     else
       PGPASSWORD=$(cat "$PGPASSWORD_FILE")
       export PGPASSWORD

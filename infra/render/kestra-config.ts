@@ -6,12 +6,15 @@
 import { stringify } from "yaml";
 import type { Settings } from "../config/schema";
 import { POSTGRES_ALIAS, WEBHOOK_PATHS, KESTRA_MANAGEMENT_PORT, tenantNames, tenantUrl } from "../naming";
+import { PROFILES } from "../profiles";
 import type { Tenant } from "../tenants/schema";
 
 export interface KestraConfigInput {
   /** `https://<host>/`. */
   url: string;
   database: { host: string; port: number; name: string; username: string; password: string; sslmode?: string };
+  /** HikariCP's pool size of each Kestra JVM (the profile's dbPool): the managed role's connection limit counts on it. */
+  dbPool: number;
   /** The `kestra.storage` block, from the storage backend. */
   storage: Record<string, unknown>;
   adminEmail: string;
@@ -60,6 +63,7 @@ export function tenantKestraConfigInput(tenant: Tenant, settings: Settings, cred
   return {
     url: tenantUrl(settings.hostPattern, tenant.name),
     database: { ...tenantDatabase(tenant, settings), password: creds.dbPassword },
+    dbPool: PROFILES[tenant.kestra.size].dbPool,
     storage: creds.storage,
     adminEmail: tenant.kestra.adminEmail,
     adminPassword: creds.adminPassword,
@@ -133,6 +137,7 @@ export function kestraConfigObject(input: KestraConfigInput): Record<string, unk
         "driver-class-name": "org.postgresql.Driver",
         username: input.database.username,
         password: input.database.password,
+        "maximum-pool-size": input.dbPool,
       },
     },
     kestra: {

@@ -34,14 +34,18 @@ import {
   SOCKET_PROXY_PORT,
   STORAGE_SERVICE,
   TRAEFIK_METRICS_PORT,
+  BACKUP_MIRROR_SERVICE,
+  MIRROR_METRICS_PORT,
   type ServiceRole,
 } from "../naming";
-import { BACKUP_METRICS, BACKUP_METRICS_PATH, type BackupMetric, backupMetricName } from "./backup";
+import { BACKUP_METRICS, BACKUP_METRICS_PATH, type BackupMetric, backupMetricName, MIRROR_PASS_METRICS, MIRROR_TENANT_METRICS, type MirrorMetric, mirrorMetricName } from "./backup";
 import { socketProxyArgs } from "./socket-proxy";
 import { TRAEFIK_METRICS_USER } from "./traefik";
 
 /** The scrape job of the tenants' backup services (through their gateways). */
 export const BACKUP_JOB = "backup";
+/** The scrape job of the bucket mirror (a platform service on the monitoring network). */
+export const MIRROR_JOB = "backup-mirror";
 
 export const PROMETHEUS_CONFIG_FILE = "/etc/prometheus/prometheus.yml";
 export const PROMETHEUS_RULES_FILE = "/etc/prometheus/rules/kestra-fleet.yml";
@@ -159,6 +163,15 @@ function backupJob() {
   );
 }
 
+/**
+ * The bucket mirror (MinIO storage only): its file's `tenant` label is the owner of each mirrored bucket,
+ * written by the platform's own service (no tenant writes it), so it is kept as it is; the target itself
+ * carries no tenant label.
+ */
+function mirrorJob() {
+  return swarmJob(MIRROR_JOB, "mirror", MIRROR_METRICS_PORT, { metrics_path: BACKUP_METRICS_PATH }, [{ target_label: "instance", replacement: BACKUP_MIRROR_SERVICE }]);
+}
+
 /** cAdvisor's container labels reduced to the fleet's: tenant and service of `kestra_<tenant>_<service>`, and the Swarm service. */
 const CADVISOR_METRIC_RELABEL = [
   { source_labels: ["container_label_com_docker_swarm_service_name"], target_label: "container_service" },
@@ -269,6 +282,7 @@ export function prometheusConfigObject(stack: string, proxyMetricsNetwork: strin
       kestraJob("backend", RELAY_BACKEND_PORT),
       kestraJob("web", RELAY_WEB_PORT),
       backupJob(),
+      mirrorJob(),
       // Traefik's metrics router answers only with its own credential (not the tenants' scrape
       // credential, which every tenant's Kestra holds): infra/render/traefik.ts.
       // Scraped on net_monitoring_proxy (Prometheus's and Traefik's alone), the only range the router admits.
@@ -366,6 +380,72 @@ export function backupAlertRules(): AlertRule[] {
   ];
 }
 
+const mirrorMetric = (m: MirrorMetric) => `${mirrorMetricName(m)}{job="${MIRROR_JOB}"}`;
+
+/**
+ * The bucket mirror's alerts (MinIO storage), per tenant from its per-tenant series: one tenant's
+ * failing bucket raises that tenant's alert while the others' copies go on and stay quiet.
+ */
+export function mirrorAlertRules(): AlertRule[] {
+  const runbook = "docs/operations.md Runbook: bucket mirror failing";
+  return [
+    {
+      alert: "MirrorTenantFailing",
+      // Two passes in a row: a transient error of one pass does not page.
+      expr: `max by (tenant) (${mirrorMetric("consecutive_failures")}) >= 2`,
+      for: "0m",
+      labels: { severity: "critical" },
+      annotations: {
+        summary: "Tenant {{ $labels.tenant }}: its bucket could not be mirrored off the node in {{ $value | humanize }} passes in a row (the other tenants' copies go on)",
+        action: `docker service logs --since 24h ${BACKUP_MIRROR_SERVICE} | grep 'could not mirror kestra-{{ $labels.tenant }}' (an object name too long under the backup prefix? an unreadable object?) (${runbook})`,
+      },
+    },
+    {
+      alert: "MirrorTenantTooOld",
+      // The last complete copy is older than three passes while passes go on: failing, or never succeeding since a restart.
+      expr: `max by (tenant) (time() - ${mirrorMetric("last_success_timestamp_seconds")}) > on () group_left () (3 * max(${mirrorMetric("interval_seconds")}))`,
+      for: "0m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: "Tenant {{ $labels.tenant }}: the last complete off-node copy of its bucket is {{ $value | humanizeDuration }} old",
+        action: `docker service logs --since 24h ${BACKUP_MIRROR_SERVICE} (${runbook})`,
+      },
+    },
+    {
+      alert: "MirrorPassesStopped",
+      // No pass has ended for three intervals: the buckets cannot be listed (MinIO or the key), or the loop is stuck.
+      expr: `time() - max(max_over_time(${mirrorMetric("last_pass_timestamp_seconds")}[15m])) > 3 * max(max_over_time(${mirrorMetric("interval_seconds")}[15m])) or (max(max_over_time(${mirrorMetric("interval_seconds")}[1h])) unless max(max_over_time(${mirrorMetric("last_pass_timestamp_seconds")}[1h])))`,
+      for: "1h",
+      labels: { severity: "critical" },
+      annotations: {
+        summary: "The bucket mirror has not completed a pass for three intervals: no tenant bucket is being copied off the node",
+        action: `docker service logs --since 24h ${BACKUP_MIRROR_SERVICE} | grep 'could not list' (MinIO down? the mirror's source key?) (${runbook})`,
+      },
+    },
+    {
+      alert: "MirrorMetricsDown",
+      expr: `up{job="${MIRROR_JOB}"} == 0`,
+      for: "15m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: "The bucket mirror's metrics cannot be scraped: the off-node copies are not watched",
+        action: `docker service ps ${BACKUP_MIRROR_SERVICE} --no-trunc; docker service logs ${BACKUP_MIRROR_SERVICE} | grep -i metrics (an image without busybox-extras: rebuild images/backup)`,
+      },
+    },
+    {
+      alert: "MirrorMetricsAbsent",
+      // cAdvisor sees the mirror's container but Prometheus has no target for it (not on the monitoring network?).
+      expr: `max by (container_service) (container_last_seen{container_service="${BACKUP_MIRROR_SERVICE}"}) unless on () max(up{job="${MIRROR_JOB}"})`,
+      for: "15m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: "The bucket mirror runs but Prometheus has no target for it",
+        action: `docker service inspect ${BACKUP_MIRROR_SERVICE} (on net_monitoring? BACKUP_METRICS_PORT set?); pulumi up restores it`,
+      },
+    },
+  ];
+}
+
 /** The fleet's alert rules; `docs` in README "Monitoring" says what to do about each. */
 export function alertRules(): AlertRule[] {
   return [
@@ -451,6 +531,7 @@ export function alertRules(): AlertRule[] {
       },
     },
     ...backupAlertRules(),
+    ...mirrorAlertRules(),
     {
       alert: "MonitoringTargetDown",
       expr: 'up{job=~"traefik|node-exporter|cadvisor|alertmanager|blackbox"} == 0',
@@ -562,6 +643,8 @@ export const METRICS_BY_JOB: Record<string, readonly string[]> = {
   blackbox: ["probe_success", "probe_duration_seconds", "probe_http_status_code"],
   // The backup script's metrics (infra/render/backup.ts).
   [BACKUP_JOB]: (Object.keys(BACKUP_METRICS) as BackupMetric[]).map(backupMetricName),
+  // The bucket mirror's metrics (infra/render/backup.ts).
+  [MIRROR_JOB]: ([...Object.keys(MIRROR_PASS_METRICS), ...Object.keys(MIRROR_TENANT_METRICS)] as MirrorMetric[]).map(mirrorMetricName),
   // Every job: Prometheus's own series.
   "*": ["up"],
 };

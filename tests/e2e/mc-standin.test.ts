@@ -51,7 +51,8 @@ describe("e2e mc stand-in", () => {
     fs.writeFileSync(path.join(dir, "f"), "x");
     expect(mc(env, "cp", path.join(dir, "f"), "nowhere/b/k").status).toBe(1);
     expect(mc(env, "alias", "set", "backup", "host:9000", "", "sk").status).toBe(1);
-    expect(mc(env, "mirror", "a", "b").status).toBe(2);
+    expect(mc(env, "mirror", "a").status).toBe(2);
+    expect(mc(env, "rb", "a").status).toBe(2);
     expect(fs.existsSync(env.E2E_S3_ROOT)).toBe(false);
   });
 });

@@ -32,7 +32,7 @@ describe("restore procedure", () => {
     expect(check).toBeLessThan(restore);
     expect(restore).toBeLessThan(back);
     expect(all).toContain("DUMP='zeta-20261123T060000Z.pgdump'");
-    expect(all).toContain("kestra-fleet-backups-staging/postgres/zeta/");
+    expect(all).toContain("kestra-fleet-backups-staging/staging/postgres/zeta/");
     expect(all).toContain("label=com.docker.swarm.service.name=kestra_zeta_postgres");
     expect(all).toContain(EMPTY_CHECK_SQL.replace(/'/g, `'\\''`));
     // The rename-aside step is advice (commented), never run by default.
@@ -52,7 +52,7 @@ describe("restore procedure", () => {
     const tenant = { ...i.tenants[0], postgres: { mode: "managed" as const } };
     const settings = { ...i.settings, managedPostgres: { host: "pg.example.net", port: 5432, username: "admin", sslmode: "require" as const, database: "postgres" } };
     const all = text(restoreProcedure({ stack: "staging", tenant, settings }));
-    expect(all).toContain("escrow/mgd/credentials.json.enc");
+    expect(all).toContain("kestra-fleet-backups-staging/staging/escrow/mgd/credentials.json.enc");
     expect(all).toContain(`pg_restore ${PG_RESTORE_ARGS.join(" ")} -d 'host=pg.example.net port=5432 dbname=kestra_mgd user=kestra_mgd sslmode=require'`);
     expect(all.indexOf('test "$TABLES" = 0')).toBeLessThan(all.indexOf("pg_restore --exit-on-error"));
     expect(all).not.toContain("docker exec");

@@ -49,6 +49,7 @@ export const T = {
   awsLifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
   awsEncryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
   randomBytes: "random:index/randomBytes:RandomBytes",
+  randomPassword: "random:index/randomPassword:RandomPassword",
   minioPolicy: "minio:index/iamPolicy:IamPolicy",
   awsPolicy: "aws:iam/policy:Policy",
   database: "postgresql:index/database:Database",
@@ -129,14 +130,15 @@ function service(
   );
 }
 
-/** A backup key's policy: write/read/list under `postgres/<t>/`, never delete. */
-export function backupPolicyDocument(bucket: string, t: string): string {
+/** A backup key's policy: write/read/list under `<stack>/postgres/<t>/`, never delete. */
+export function backupPolicyDocument(bucket: string, t: string, stack = "test"): string {
   return JSON.stringify({
     Version: "2012-10-17",
     Statement: [
-      { Effect: "Allow", Action: ["s3:GetBucketLocation", "s3:ListBucket"], Resource: [`arn:aws:s3:::${bucket}`], Condition: { StringLike: { "s3:prefix": [`postgres/${t}/*`] } } },
-      { Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"], Resource: [`arn:aws:s3:::${bucket}/postgres/${t}/*`] },
-      { Effect: "Deny", Action: ["s3:DeleteObject"], Resource: [`arn:aws:s3:::${bucket}/*`] },
+      { Effect: "Allow", Action: ["s3:GetBucketLocation", "s3:ListBucket"], Resource: [`arn:aws:s3:::${bucket}`], Condition: { StringLike: { "s3:prefix": [`${stack}/postgres/${t}/*`] } } },
+      { Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"], Resource: [`arn:aws:s3:::${bucket}/${stack}/postgres/${t}/*`] },
+      { Effect: "Allow", Action: ["s3:DeleteObject"], Resource: [`arn:aws:s3:::${bucket}/${stack}/postgres/${t}/*`] },
+      { Effect: "Deny", Action: ["s3:DeleteObjectVersion"], Resource: [`arn:aws:s3:::${bucket}/*`] },
     ],
   });
 }
@@ -498,6 +500,8 @@ export function tenant(t: string, shared: PolicyResource[], opts: TenantOptions 
   }
   // Kestra's encryption key: protected (random resources have nothing to retain).
   out.push(resource(T.randomBytes, `${t}-encryption-key`, { length: 32 }, { protect: true }));
+  // The database password: protected (Postgres keeps the value it was initialised with).
+  out.push(resource(T.randomPassword, `${t}-db-password`, { length: 32, special: false }, { protect: true }));
 
   // Edge.
   const allow = resource(T.accessPolicy, `${t}-access-allow`, { accountId: ACCOUNT, name: `${t} allow`, decision: "allow", includes: [{ email: { email: "ops@example.com" } }, { emailDomain: { domain: `${t}.example.org` } }] });

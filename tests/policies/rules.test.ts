@@ -106,6 +106,9 @@ describe("1 stateful-protected", () => {
     expect(violations(statefulProtected, () => {}, {}, build)).toEqual([]);
     expectOne(violations(statefulProtected, (rs) => (find(rs, "acme-bucket").options.protect = false), {}, build), ["kestra-acme", "acme-bucket"], "not protected");
   });
+  it("a tenant's database password without protect; the admin password needs none", () => {
+    expectOne(violations(statefulProtected, (rs) => (find(rs, "acme-db-password").options.protect = false)), ["acme-db-password"], "database password");
+  });
   it("a managed database without protect", () => {
     const shared = platform();
     const build = () => [...shared, ...tenant("acme", shared, { managedDb: true })];
@@ -854,14 +857,33 @@ describe("added: backup-policy-scope", () => {
   });
   it("a backup key that may delete", () => expectOne(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => d.Statement[1].Action.push("s3:DeleteObject"))), ["acme-backup-policy"], "s3:deleteobject"));
   it("a backup key with s3:*", () => expectOne(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => (d.Statement[0].Action = ["s3:*"]))), ["acme-backup-policy"], "s3:*"));
-  it("a backup key writing the whole bucket", () => expectOne(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => (d.Statement[1].Resource = ["arn:aws:s3:::kestra-fleet-backups/*"]))), ["acme-backup-policy"], "only under <kind>/<tenant>/"));
-  it("a backup key writing the old <tenant>/<kind>/ layout, or another depth", () => {
-    for (const res of ["arn:aws:s3:::kestra-fleet-backups/acme/postgres/x/*", "arn:aws:s3:::kestra-fleet-backups/postgres/acme/x/*", "arn:aws:s3:::kestra-fleet-backups/postgres/*/*"]) {
-      expectOne(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => (d.Statement[1].Resource = [res]))), ["acme-backup-policy"], "only under <kind>/<tenant>/");
+  it("a backup key writing the whole bucket", () => expectOne(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => (d.Statement[1].Resource = ["arn:aws:s3:::kestra-fleet-backups/*"]))), ["acme-backup-policy"], "only under <stack>/<kind>/<tenant>/"));
+  it("a backup key writing the old <kind>/<tenant>/ or <tenant>/<kind>/ layout, or another depth", () => {
+    for (const res of ["arn:aws:s3:::kestra-fleet-backups/postgres/acme/*", "arn:aws:s3:::kestra-fleet-backups/acme/postgres/x/*", "arn:aws:s3:::kestra-fleet-backups/test/postgres/acme/x/*", "arn:aws:s3:::kestra-fleet-backups/test/postgres/*/*"]) {
+      expectOne(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => (d.Statement[1].Resource = [res]))), ["acme-backup-policy"], "only under <stack>/<kind>/<tenant>/");
     }
   });
-  it("the mirror's writer (bucket/ of the backup bucket) passes", () =>
-    expect(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => (d.Statement[1].Resource = ["arn:aws:s3:::kestra-fleet-backups/bucket/*"])))).toEqual([]));
+  it("a backup key writing under another stack's prefix of a shared bucket", () =>
+    expectOne(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => (d.Statement[1].Resource = ["arn:aws:s3:::kestra-fleet-backups/prod/postgres/acme/*"]))), ["acme-backup-policy"], '<stack> being "test"'));
+  it("a tenant's key pruning its own dumps passes; pruning another prefix, versions, or mixed with writes does not", () => {
+    expect(violations(backupPolicyScope)).toEqual([]);
+    for (const res of ["arn:aws:s3:::kestra-fleet-backups/test/postgres/other/*", "arn:aws:s3:::kestra-fleet-backups/prod/postgres/acme/*", "arn:aws:s3:::kestra-fleet-backups/test/bucket/acme/*", "arn:aws:s3:::kestra-fleet-backups/*"]) {
+      expectOne(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => (d.Statement[2].Resource = [res]))), ["acme-backup-policy"], "outside a tenant's own dumps");
+    }
+    const versions = violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => d.Statement[2].Action.push("s3:DeleteObjectVersion"))).map((v) => v.message);
+    expect(versions.some((m) => m.includes("outside a tenant's own dumps"))).toBe(true);
+    expect(versions.some((m) => m.includes('allows "s3:deleteobjectversion"'))).toBe(true);
+  });
+  it("the mirror's writer may not delete", () => {
+    const asMirror = (rs: PolicyResource[]) => mutatePolicy(rs, (d) => (d.Statement[2].Resource = ["arn:aws:s3:::kestra-fleet-backups/test/postgres/acme/*"]));
+    const v = violations(backupPolicyScope, (rs) => {
+      asMirror(rs);
+      find(rs, "acme-backup-policy").props.name = "backup.test.-mirror";
+    });
+    expect(v.some((x) => x.message.includes("outside a tenant's own dumps"))).toBe(true);
+  });
+  it("the mirror's writer (<stack>/bucket/ of the backup bucket) passes", () =>
+    expect(violations(backupPolicyScope, (rs) => mutatePolicy(rs, (d) => (d.Statement[1].Resource = ["arn:aws:s3:::kestra-fleet-backups/test/bucket/*"])))).toEqual([]));
   it("the mirror's source key reads every tenant bucket (kestra-*), read-only; no other key may, and it may not write", () => {
     const asMirrorSource = (rs: PolicyResource[], doc: object, name = "backup.mirror-source") => {
       const p = find(rs, "acme-backup-policy");

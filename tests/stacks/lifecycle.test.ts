@@ -67,7 +67,7 @@ describe("backups", () => {
       expect(p().resources.find((r) => r.id === spec.networksAdvanceds[0].id)!.inputs.name).toBe(`net_${t}_private`);
       expect(spec.containerSpec.mounts ?? []).toEqual([]);
       expect(Object.keys(spec.containerSpec.env).filter((k) => /KEY|PASSWORD/.test(k)).every((k) => k.endsWith("_FILE"))).toBe(true);
-      expect(spec.containerSpec.env).toMatchObject({ S3_PREFIX: `postgres/${t}/`, BACKUP_INTERVAL_SECONDS: "21600", PGHOST: "postgres" });
+      expect(spec.containerSpec.env).toMatchObject({ S3_PREFIX: `staging/postgres/${t}/`, BACKUP_INTERVAL_SECONDS: "21600", PGHOST: "postgres" });
       expect(spec.containerSpec.secrets.map((x: any) => x.fileName).sort()).toEqual(["/run/secrets/backup_s3_credentials", "/run/secrets/pg_password"]);
       // The database password is the tenant's Postgres secret itself (no copy); the key is one file.
       const pgMount = spec.containerSpec.secrets.find((x: any) => x.fileName === "/run/secrets/pg_password");
@@ -78,12 +78,20 @@ describe("backups", () => {
       expect(spec.containerSpec.healthcheck.tests).toEqual(["CMD", "/bin/sh", "/usr/local/bin/kestra-fleet-backup.sh", "health"]);
     }
   });
-  it("the backup bucket is protected and its lifecycle expires dumps after retentionDays", () => {
+  it("the backup bucket is protected; its lifecycle expires no current object (the script prunes dumps), replaced versions after retentionDays", () => {
     expect(byName(p(), "backup-bucket").options).toMatchObject({ protect: true, retainOnDelete: true });
     const rules = (byName(p(), "backup-bucket-lifecycle").inputs as any).rules;
     // One rule per kind, none per tenant: adding a tenant leaves the lifecycle as it is.
-    expect(rules.map((r: any) => [r.id, r.filter])).toEqual([["postgres", "postgres/"], ["bucket", "bucket/"], ["escrow", "escrow/"]]);
-    expect(rules[0]).toMatchObject({ expiration: "30d", noncurrentVersionExpirationDays: 30 });
+    expect(rules.map((r: any) => [r.id, r.filter])).toEqual([["staging-postgres", "staging/postgres/"], ["staging-bucket", "staging/bucket/"], ["staging-escrow", "staging/escrow/"]]);
+    // No expiry of current dumps: an outage longer than retentionDays must not leave nothing to restore.
+    expect(rules[0].expiration).toBeUndefined();
+    expect(rules[0]).toMatchObject({ noncurrentVersionExpirationDays: 30 });
+    for (const t of ["acme", "zeta"].filter((x) => p().tenants.includes(x))) {
+      const env = (byName(p(), `${t}-backup`).inputs as any).taskSpec.containerSpec.env;
+      expect(env).toMatchObject({ BACKUP_RETENTION_DAYS: "30", BACKUP_KEEP_LAST: "7" });
+      const policy = JSON.parse(byName(p(), `backup-${t}-policy`).inputs.policy as string);
+      expect(policy.Statement.find((s: any) => s.Sid === "PruneOwnDumps").Resource).toEqual([`arn:aws:s3:::kestra-fleet-backups-staging/staging/postgres/${t}/*`]);
+    }
     expect(rules[1].expiration).toBeUndefined();
   });
   it("the mirror discovers the tenant buckets (kestra-*, read-only) and writes bucket/<t>/ without delete; nothing in it names a tenant", () => {
@@ -102,6 +110,10 @@ describe("backups", () => {
     expect(JSON.stringify(policy)).not.toMatch(/"s3:Delete[^"]*"\]?,?[^D]*"Effect":"Allow"/);
     expect(byName(p(), "backup--mirror-policy").inputs.name).toBe("backup.staging.-mirror");
     expect(byName(p(), "backup--mirror-user").inputs.name).toBe("backup-staging--mirror");
-    expect(policy.Statement[2].Resource).toEqual(["arn:aws:s3:::kestra-fleet-backups-staging/bucket/*"]);
+    expect(policy.Statement[2].Resource).toEqual(["arn:aws:s3:::kestra-fleet-backups-staging/staging/bucket/*"]);
+    expect((m.inputs as any).taskSpec.containerSpec.env.S3_PREFIX).toBe("staging/bucket/");
+    // Per-tenant mirror metrics for Prometheus, on the monitoring network (besides MinIO's storage network).
+    expect((m.inputs as any).taskSpec.containerSpec.env.BACKUP_METRICS_PORT).toBe("9181");
+    expect((m.inputs as any).taskSpec.networksAdvanceds.map((n: any) => n.id)).toContain(byName(p(), "monitoring-network").id);
   });
 });

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Plan } from "../../infra/plan/run";
+import { dbConnectionLimit, PROFILES } from "../../infra/profiles";
 import { byName, labelsOf, ofType, planOk, projectWithConfig, SERVICE } from "../helpers";
 
 const spec = (r: { inputs: any }) => r.inputs.taskSpec;
@@ -180,6 +181,16 @@ describe("managed Postgres", () => {
     const plan = await planOk({ stack: "prod", projectRoot: root });
     expect(plan.resources.some((r) => r.name === "acme-postgres" || r.name.startsWith("acme-pg18-volume"))).toBe(false);
     expect(byName(plan, "acme-db-role").inputs).toMatchObject({ name: "kestra_acme", login: true, password: "[secret]" });
+    // A connection limit from the tenant's profile: its Kestra JVMs' pools (web and backend, one rollout
+    // overlap) plus the reserve, for the fixture's acme (no dedicated workers).
+    expect(byName(plan, "acme-db-role").inputs.connectionLimit).toBe(dbConnectionLimit(PROFILES.small, 0));
+    expect(dbConnectionLimit(PROFILES.small, 0)).toBe(35);
+    expect(dbConnectionLimit(PROFILES.small, 2)).toBe(65);
+    // PUBLIC (every role of the shared server, other tenants included) loses CONNECT and TEMPORARY on the database.
+    const revoke = byName(plan, "acme-db-revoke-public");
+    expect(revoke.type).toBe("postgresql:index/grant:Grant");
+    expect(revoke.inputs).toEqual({ database: "kestra_acme", role: "public", objectType: "database", privileges: [] });
+    expect(ofType(plan, "postgresql:index/grant:Grant")).toHaveLength(1);
     const db = byName(plan, "acme-db");
     expect(db.inputs).toMatchObject({ name: "kestra_acme", owner: "kestra_acme" });
     expect(db.options).toMatchObject({ protect: true, retainOnDelete: true });

@@ -205,6 +205,21 @@ describe("plan diff rules", () => {
     expect(s.restarts).toEqual([expect.objectContaining({ name: "kestra_acme_kestra", reason: "replaced" })]);
   });
 
+  it("a replaced database password is blocked with the rotation procedure, protected or not; the program protects it", () => {
+    const pw = "random:index/randomPassword:RandomPassword";
+    for (const protect of [true, false]) {
+      const d = diffPlans(one(pw, { length: 32, special: false }, { protect }, "acme-db-password"), one(pw, { length: 40, special: false }, { protect }, "acme-db-password"));
+      expect(d.counts.replace).toBe(1);
+      expect(d.blocked).toHaveLength(1);
+      expect(d.blocked[0].blocked).toMatch(/^replaces the tenant's database password \(length\): .*ALTER ROLE first, see docs\/operations.md#database-password$/);
+    }
+    expect(diffPlans(one(pw, { length: 24 }, {}, "acme-admin-password"), one(pw, { length: 30 }, {}, "acme-admin-password")).blocked).toEqual([]);
+    // In the real plan every tenant's database password is protected, in both Postgres modes.
+    const dbPasswords = base.resources.filter((r) => r.type === pw && r.name.endsWith("-db-password"));
+    expect(dbPasswords.length).toBe(base.tenants.length);
+    for (const r of dbPasswords) expect(r.options.protect, r.name).toBe(true);
+  });
+
   it("a Postgres major change by tag is blocked with the upgrade runbook; a minor one is a restart", () => {
     const svc = "docker:index/service:Service";
     const pg = (image: string) => one(svc, { name: "kestra_acme_postgres", labels: [{ label: "kestra-fleet.role", value: "postgres" }], taskSpec: { containerSpec: { image } }, updateConfig: { order: "stop-first" } }, {}, "acme-postgres");

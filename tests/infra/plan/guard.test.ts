@@ -38,6 +38,18 @@ describe("deploy guard", () => {
     expect(guardPreview({ steps: [{ op: "delete", urn: secret.urn, oldState: secret }] })).toEqual([]);
   });
 
+  it("stops a replacement of a tenant's database password even when someone unprotected it; the admin password is a routine rotation", () => {
+    const DBPW = "urn:pulumi:prod::kestra-fleet::kestra-fleet:stacks:TenantStack$random:index/randomPassword:RandomPassword::acme-db-password";
+    const ADMIN = "urn:pulumi:prod::kestra-fleet::kestra-fleet:stacks:TenantStack$random:index/randomPassword:RandomPassword::acme-admin-password";
+    const pw = (urn: string, protect: boolean, length: number) => ({ urn, type: "random:index/randomPassword:RandomPassword", protect, inputs: { length, special: false } });
+    for (const protect of [true, false]) {
+      const f = guardPreview({ steps: [{ op: "replace", urn: DBPW, oldState: pw(DBPW, protect, 32), newState: pw(DBPW, protect, 40), replaceReasons: ["length"] }] });
+      expect(f).toEqual([{ urn: DBPW, op: "replace", reason: expect.stringMatching(/^replaces the tenant's database password \(length\): Postgres keeps the old one .*docs\/operations.md#database-password$/) }]);
+    }
+    expect(guardPreview({ steps: [{ op: "create-replacement", urn: DBPW, oldState: pw(DBPW, false, 32), newState: pw(DBPW, false, 40) }] })).toHaveLength(1);
+    expect(guardPreview({ steps: [{ op: "replace", urn: ADMIN, oldState: pw(ADMIN, false, 24), newState: pw(ADMIN, false, 24) }] })).toEqual([]);
+  });
+
   it("stops a Postgres major change by tag alone", () => {
     const f = guardPreview({ steps: [{ op: "update", urn: PG, oldState: pg("postgres:17.6"), newState: pg("postgres:18.1") }] });
     expect(f).toHaveLength(1);

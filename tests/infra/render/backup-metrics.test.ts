@@ -18,7 +18,7 @@ import { requireTool } from "../../tools";
 const MC_STANDIN = path.join(__dirname, "../../../e2e/standins/mc");
 const INTERVAL = 3600;
 /** The dump prefix of tenant acme in the backup bucket (the program's layout). */
-const PREFIX = backupPrefixes("acme").postgres;
+const PREFIX = backupPrefixes("staging", "acme").postgres;
 
 let promtool = "";
 beforeAll(() => {

@@ -9,7 +9,7 @@ import {
   ESCROW_ITERATIONS,
   escrowEncrypt,
   escrowEncryptAsync,
-  expiresAt,
+  backupKindPrefix,
   backupPrefixes,
   escrowKey,
   lifecycleRules,
@@ -37,60 +37,126 @@ describe("dump names", () => {
   });
 });
 
-describe("retention rule (S3 lifecycle semantics: creation + days, rounded up to midnight UTC)", () => {
-  it("expiresAt rounds up to the next midnight", () => {
-    expect(expiresAt(d("2026-11-01T06:00:00Z"), 30)).toEqual(d("2026-12-02T00:00:00Z"));
-    expect(expiresAt(d("2026-11-01T00:00:00Z"), 1)).toEqual(d("2026-11-02T00:00:00Z"));
-  });
-  it("keeps the last `days` of dumps of the tenant, newest first", () => {
-    const names: string[] = [];
-    for (let day = 1; day <= 40; day++) for (const h of [0, 6, 12, 18]) names.push(dumpName("acme", new Date(Date.UTC(2026, 9, day, h))));
-    names.push(dumpName("acme-eu", d("2026-11-09T00:00:00Z")), "postgres/acme/notes.txt");
+describe("retention rule: the newest keepLast dumps always, the rest for `days` (pruned by the script after a new dump)", () => {
+  const names: string[] = [];
+  for (let day = 1; day <= 40; day++) for (const h of [0, 6, 12, 18]) names.push(dumpName("acme", new Date(Date.UTC(2026, 9, day, h))));
+  names.push(dumpName("acme-eu", d("2026-11-09T00:00:00Z")), "postgres/acme/notes.txt");
+  it("keeps the last `days` of dumps of the tenant, newest first, and never fewer than keepLast", () => {
     const now = d("2026-11-09T12:00:00Z");
-    const kept = retainedDumps(names, "acme", now, 30);
+    const kept = retainedDumps(names, "acme", now, 30, 7);
     expect(kept[0]).toBe("acme-20261109T120000Z.pgdump");
-    // Created 2026-10-10T00:00 expires 2026-11-09T00:00 (gone); 2026-10-10T06:00 expires 2026-11-10T00:00 (kept).
-    expect(kept.at(-1)).toBe("acme-20261010T060000Z.pgdump");
-    expect(kept).not.toContain("acme-20261010T000000Z.pgdump");
+    // Cutoff 2026-10-10T12:00: that dump is kept, the one before is not.
+    expect(kept.at(-1)).toBe("acme-20261010T120000Z.pgdump");
+    expect(kept).not.toContain("acme-20261010T060000Z.pgdump");
     expect(kept.some((n) => n.startsWith("acme-eu"))).toBe(false);
     expect(kept).not.toContain("acme-20261109T180000Z.pgdump"); // not yet taken
-    expect(kept).toHaveLength(30 * 4 - 1 + 3);
+    expect(kept).toHaveLength(30 * 4 + 1);
   });
-  it("lifecycle rules: one per kind, none per tenant; dumps expire, mirrored objects and escrow keep current versions", () => {
-    expect(lifecycleRules(14)).toEqual([
-      { id: "postgres", prefix: "postgres/", expirationDays: 14, noncurrentDays: 14 },
-      { id: "bucket", prefix: "bucket/", noncurrentDays: 14 },
-      { id: "escrow", prefix: "escrow/", noncurrentDays: 14 },
+  it("an outage longer than the retention keeps the newest keepLast dumps, whatever their age", () => {
+    // The last dump was taken on 2026-10-09 (the backup stopped); 90 days later the newest 7 remain.
+    const before = names.filter((n) => (parseDumpName(n)?.at.getTime() ?? Infinity) < d("2026-10-10T00:00:00Z").getTime());
+    const kept = retainedDumps(before, "acme", d("2027-01-07T00:00:00Z"), 30, 7);
+    expect(kept).toEqual(before.filter((n) => n.startsWith("acme-2026")).sort().reverse().slice(0, 7));
+    expect(retainedDumps(before, "acme", d("2027-01-07T00:00:00Z"), 30, 1)).toEqual(["acme-20261009T180000Z.pgdump"]);
+  });
+  it("the backup script prunes exactly what retainedDumps drops, only after a successful dump (mc stand-in)", () => {
+    const MC = path.join(__dirname, "../../../e2e/standins/mc");
+    const work = tmpDir("kf-prune-");
+    const bin = path.join(work, "bin");
+    fs.mkdirSync(bin);
+    const s3 = path.join(work, "s3");
+    const prefix = backupPrefixes("staging", "acme").postgres;
+    const dir = path.join(s3, "backup.example.net:9000", "kf-backups", prefix);
+    fs.mkdirSync(dir, { recursive: true });
+    // 12 dumps, one a day, the newest 20 days old; retention 5 days, keep 4.
+    const nowS = Math.floor(Date.now() / 1000);
+    const old = [...Array(12)].map((_, i) => dumpName("acme", new Date((nowS - (20 + i) * 86400) * 1000)));
+    for (const n of old) fs.writeFileSync(path.join(dir, n), "old");
+    fs.writeFileSync(path.join(dir, dumpName("acme-eu", new Date((nowS - 40 * 86400) * 1000))), "another tenant's prefix never holds it; ignored anyway");
+    fs.writeFileSync(path.join(bin, "mc"), `#!/bin/sh\nexec sh ${MC} "$@"\n`, { mode: 0o755 });
+    const db = (up: boolean) => fs.writeFileSync(path.join(bin, "psql"), up ? "#!/bin/sh\necho 180001\n" : "#!/bin/sh\nexit 2\n", { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, "pg_dump"), '#!/bin/sh\nif [ "$1" = --version ]; then echo "pg_dump (PostgreSQL) 18.1"; exit 0; fi\nfor a; do case "$a" in --file=*) printf PGDMP >"${a#--file=}";; esac; done\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, "pg_restore"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    for (const f of ["pw", "ak", "sk"]) fs.writeFileSync(path.join(work, f), "x\n");
+    const script = path.join(work, "backup.sh");
+    fs.writeFileSync(script, renderBackupScript().split("/tmp/kestra-fleet-backup").join(path.join(work, "state")));
+    const env = {
+      PATH: `${bin}:${process.env.PATH}`, E2E_S3_ROOT: s3, PGPASSWORD_FILE: path.join(work, "pw"), BACKUP_TENANT: "acme", BACKUP_INTERVAL_SECONDS: "21600",
+      S3_ENDPOINT: "https://backup.example.net:9000", S3_BUCKET: "kf-backups", S3_PREFIX: prefix, S3_ACCESS_KEY_FILE: path.join(work, "ak"), S3_SECRET_KEY_FILE: path.join(work, "sk"),
+      BACKUP_RETENTION_DAYS: "5", BACKUP_KEEP_LAST: "4",
+    };
+    const listed = () => fs.readdirSync(dir).filter((n) => n.startsWith("acme-2")).sort().reverse();
+    // The database is down: the dump fails and nothing is pruned, however old the dumps are.
+    db(false);
+    expect(spawnSync("sh", [script, "once"], { env, encoding: "utf8" }).status).not.toBe(0);
+    expect(listed()).toEqual([...old].sort().reverse());
+    // A successful dump: the new one plus the newest three old ones remain (keep 4; none is younger than 5 days but the new one).
+    db(true);
+    const r = spawnSync("sh", [script, "once"], { env, encoding: "utf8" });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const after = listed();
+    expect(after).toHaveLength(4);
+    expect(after.slice(1)).toEqual([...old].sort().reverse().slice(0, 3));
+    expect(after).toEqual(retainedDumps([...old, after[0]], "acme", new Date(), 5, 4));
+    expect(r.stdout).toContain(`pruned ${prefix}${[...old].sort()[0]}`);
+    expect(fs.readdirSync(dir).some((n) => n.startsWith("acme-eu"))).toBe(true);
+  });
+  it("lifecycle rules: one per kind of the stack, none per tenant; no current object expires (the script prunes dumps), replaced versions after `days`", () => {
+    expect(lifecycleRules("prod", 14)).toEqual([
+      { id: "prod-postgres", prefix: "prod/postgres/", noncurrentDays: 14 },
+      { id: "prod-bucket", prefix: "prod/bucket/", noncurrentDays: 14 },
+      { id: "prod-escrow", prefix: "prod/escrow/", noncurrentDays: 14 },
     ]);
   });
-  it("layout: <kind>/<tenant>/, under the kind's rule; a tenant's prefix never covers another tenant's", () => {
-    const rules = lifecycleRules(14);
+  it("layout: <stack>/<kind>/<tenant>/, under the kind's rule; a tenant's prefix never covers another tenant's", () => {
+    const rules = lifecycleRules("prod", 14);
     for (const t of ["acme", "acme-eu"]) {
-      const p = backupPrefixes(t);
-      expect(p).toEqual({ postgres: `postgres/${t}/`, bucket: `bucket/${t}/`, escrow: `escrow/${t}/` });
-      for (const [kind, prefix] of Object.entries(p)) expect(rules.find((r) => prefix.startsWith(r.prefix))!.id).toBe(kind);
+      const p = backupPrefixes("prod", t);
+      expect(p).toEqual({ postgres: `prod/postgres/${t}/`, bucket: `prod/bucket/${t}/`, escrow: `prod/escrow/${t}/` });
+      for (const [kind, prefix] of Object.entries(p)) expect(rules.find((r) => prefix.startsWith(r.prefix))!.id).toBe(`prod-${kind}`);
     }
-    expect(escrowKey("acme")).toBe("escrow/acme/credentials.json.enc");
-    expect(`${backupPrefixes("acme-eu").postgres}x`.startsWith(backupPrefixes("acme").postgres)).toBe(false);
+    expect(escrowKey("prod", "acme")).toBe("prod/escrow/acme/credentials.json.enc");
+    expect(`${backupPrefixes("prod", "acme-eu").postgres}x`.startsWith(backupPrefixes("prod", "acme").postgres)).toBe(false);
     expect(tenantNames("acme").bucket.startsWith(TENANT_BUCKET_PREFIX)).toBe(true);
+    for (const bad of ["", "a/b", "..", "-x"]) expect(() => backupKindPrefix(bad, "postgres"), bad).toThrow();
+  });
+  it("two stacks sharing one backup bucket never share a key, a prefix or a lifecycle rule", () => {
+    // The same tenant name on staging and prod: dumps, mirror copies and escrow apart.
+    const staging = backupPrefixes("staging", "acme");
+    const prod = backupPrefixes("prod", "acme");
+    for (const a of Object.values(staging)) for (const b of Object.values(prod)) expect(a.startsWith(b) || b.startsWith(a), `${a} ${b}`).toBe(false);
+    expect(escrowKey("staging", "acme")).not.toBe(escrowKey("prod", "acme"));
+    // A stack named like another's prefix still gets its own segment ("prod" vs "prod-eu").
+    expect(backupPrefixes("prod-eu", "acme").postgres.startsWith(backupKindPrefix("prod", "postgres"))).toBe(false);
+    const ids = [...lifecycleRules("staging", 7), ...lifecycleRules("prod", 30)];
+    expect(new Set(ids.map((r) => r.id)).size).toBe(ids.length);
+    for (const r of lifecycleRules("staging", 7)) for (const q of lifecycleRules("prod", 30)) expect(r.prefix.startsWith(q.prefix) || q.prefix.startsWith(r.prefix)).toBe(false);
+    // Each stack's keys are confined to its own prefixes.
+    const w = backupWriterPolicy("kf-backups", [staging.postgres]);
+    expect(w.Statement.find((st) => st.Sid === "WriteReadOwnPrefix")!.Resource).toEqual(["arn:aws:s3:::kf-backups/staging/postgres/acme/*"]);
   });
 });
 
 describe("backup key policies", () => {
-  it("a tenant key lists, writes and reads its prefix only, and is denied deletes", () => {
-    const p = backupWriterPolicy("kf-backups", ["postgres/acme/"]);
+  it("a writer key lists, writes and reads its prefix only, and is denied deletes; a tenant's pruning key may DeleteObject there only", () => {
+    const prune = backupWriterPolicy("kf-backups", ["prod/postgres/acme/"], { prune: true });
+    expect(prune.Statement.find((s) => s.Sid === "PruneOwnDumps")).toEqual({ Sid: "PruneOwnDumps", Effect: "Allow", Action: ["s3:DeleteObject"], Resource: ["arn:aws:s3:::kf-backups/prod/postgres/acme/*"] });
+    expect(prune.Statement.find((s) => s.Effect === "Deny")!.Action).toEqual(["s3:DeleteObjectVersion", "s3:PutLifecycleConfiguration", "s3:PutBucketPolicy", "s3:PutBucketVersioning"]);
+    const p = backupWriterPolicy("kf-backups", ["prod/postgres/acme/"]);
     const allowed = p.Statement.filter((s) => s.Effect === "Allow");
     expect(allowed.flatMap((s) => s.Action).some((a) => /delete/i.test(a))).toBe(false);
-    expect(allowed.flatMap((s) => s.Resource)).toEqual(["arn:aws:s3:::kf-backups", "arn:aws:s3:::kf-backups", "arn:aws:s3:::kf-backups/postgres/acme/*"]);
-    expect(p.Statement.find((s) => s.Action.includes("s3:ListBucket"))!.Condition).toEqual({ StringLike: { "s3:prefix": ["postgres/acme/*"] } });
+    expect(allowed.flatMap((s) => s.Resource)).toEqual(["arn:aws:s3:::kf-backups", "arn:aws:s3:::kf-backups", "arn:aws:s3:::kf-backups/prod/postgres/acme/*"]);
+    expect(p.Statement.find((s) => s.Action.includes("s3:ListBucket"))!.Condition).toEqual({ StringLike: { "s3:prefix": ["prod/postgres/acme/*"] } });
     expect(p.Statement.find((s) => s.Effect === "Deny")?.Action).toContain("s3:DeleteObject");
   });
   it("refuses a bare or wildcard prefix", () => {
     expect(() => backupWriterPolicy("kf-backups", ["*"])).toThrow();
     expect(() => backupWriterPolicy("kf-backups", [])).toThrow();
-    expect(() => backupWriterPolicy("kf-backups", ["postgres/*/"])).toThrow();
-    expect(() => backupWriterPolicy("kf-backups", ["acme/"])).not.toThrow(); // a kind: the mirror's `bucket/`
-    expect(() => backupWriterPolicy("kf-backups", ["postgres/acme"])).toThrow();
+    expect(() => backupWriterPolicy("kf-backups", ["prod/postgres/*/"])).toThrow();
+    expect(() => backupWriterPolicy("kf-backups", ["prod/bucket/"])).not.toThrow(); // a kind of a stack: the mirror's
+    expect(() => backupWriterPolicy("kf-backups", ["postgres/acme/"])).not.toThrow(); // read as stack "postgres", kind "acme": shape only
+    expect(() => backupWriterPolicy("kf-backups", ["bucket/"])).toThrow(); // no stack
+    expect(() => backupWriterPolicy("kf-backups", ["prod/postgres/acme"])).toThrow();
   });
   it("the mirror reads the tenant buckets only (kestra-*), whatever the tenants", () => {
     const p = mirrorSourcePolicy();
@@ -199,14 +265,15 @@ describe("backup script", () => {
       S3_ENDPOINT: "https://backup.example.net", S3_BUCKET: "kf-backups", S3_ACCESS_KEY_FILE: path.join(work, "ak"), S3_SECRET_KEY_FILE: path.join(work, "sk"),
       MIRROR_SOURCE_ENDPOINT: "http://minio:9000", MIRROR_SOURCE_ACCESS_KEY_FILE: path.join(work, "sak"), MIRROR_SOURCE_SECRET_KEY_FILE: path.join(work, "ssk"),
       MIRROR_BUCKET_PREFIX: TENANT_BUCKET_PREFIX,
+      S3_PREFIX: "staging/bucket/",
     };
     const r = spawnSync("sh", [script, "mirror-once"], { env, encoding: "utf8" });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     const mirrors = fs.readFileSync(calls, "utf8").split("\n").filter((l) => l.startsWith("mirror"));
     expect(mirrors).toEqual([
-      "mirror --quiet --overwrite source/kestra-acme backup/kf-backups/bucket/acme",
-      "mirror --quiet --overwrite source/kestra-acme-eu backup/kf-backups/bucket/acme-eu",
+      "mirror --quiet --overwrite source/kestra-acme backup/kf-backups/staging/bucket/acme",
+      "mirror --quiet --overwrite source/kestra-acme-eu backup/kf-backups/staging/bucket/acme-eu",
     ]);
     expect(r.stdout).toContain("mirrored 2 tenant bucket(s)");
     expect(fs.existsSync(path.join(work, "state", "last-success"))).toBe(true);

@@ -6,6 +6,7 @@ import { minioStorageBlock, s3StorageBlock } from "../../../infra/render/storage
 const base: KestraConfigInput = {
   url: "https://acme-kestra.example.com/",
   database: { host: "postgres", port: 5432, name: "kestra_acme", username: "kestra_acme", password: "db-pass" },
+  dbPool: 10,
   storage: minioStorageBlock("kestra-acme", { accessKey: "kestra-acme", secretKey: "s3-secret" }),
   adminEmail: "ana@acme.com",
   adminPassword: "Admin-Pass1",
@@ -24,6 +25,8 @@ describe("Kestra application.yml", () => {
       "driver-class-name": "org.postgresql.Driver",
       username: "kestra_acme",
       password: "db-pass",
+      // The pool the managed role's connection limit counts on (infra/profiles.ts dbConnectionLimit).
+      "maximum-pool-size": 10,
     });
   });
 

@@ -79,7 +79,7 @@ describe("Prometheus configuration", () => {
   it("discovers every target through the socket proxy: no static tenant target, nothing per tenant", () => {
     const cfg = prometheusConfigObject("staging") as { scrape_configs: Record<string, any>[] };
     const jobs = cfg.scrape_configs.map((j) => j.job_name);
-    expect(jobs).toEqual(["prometheus", "alertmanager", "kestra-backend", "kestra-web", "backup", "traefik", "node-exporter", "cadvisor", "blackbox"]);
+    expect(jobs).toEqual(["prometheus", "alertmanager", "kestra-backend", "kestra-web", "backup", "backup-mirror", "traefik", "node-exporter", "cadvisor", "blackbox"]);
     for (const job of cfg.scrape_configs.filter((j) => j.job_name.startsWith("kestra-"))) {
       expect(job.dockerswarm_sd_configs[0].host).toBe("http://platform_monitoring_socket_proxy:2375");
       expect(job.dockerswarm_sd_configs[0].filters[0]).toEqual({ name: "label", values: ["kestra-fleet.role=gateway"] });
@@ -261,6 +261,47 @@ const CASES: Case[] = [
     expect: [{ labels: { job: "backup", tenant: "acme", instance: "acme", severity: "critical" } }],
   },
   {
+    alert: "MirrorTenantFailing",
+    series: [
+      // acme's bucket fails pass after pass; globex's is copied every time (one mirror task, per-tenant series).
+      { series: 'kestra_fleet_mirror_consecutive_failures{job="backup-mirror",instance="platform_backup_mirror",tenant="acme"}', values: "0 1 2x10" },
+      { series: 'kestra_fleet_mirror_consecutive_failures{job="backup-mirror",instance="platform_backup_mirror",tenant="globex"}', values: "0x12" },
+    ],
+    evalTime: "5m",
+    expect: [{ labels: { tenant: "acme", severity: "critical" }, value: "2" }],
+  },
+  {
+    alert: "MirrorTenantTooOld",
+    series: [
+      { series: 'kestra_fleet_mirror_interval_seconds{job="backup-mirror",instance="platform_backup_mirror"}', values: "3600x200" },
+      { series: 'kestra_fleet_mirror_last_success_timestamp_seconds{job="backup-mirror",instance="platform_backup_mirror",tenant="acme"}', values: "0x200" },
+      { series: 'kestra_fleet_mirror_last_success_timestamp_seconds{job="backup-mirror",instance="platform_backup_mirror",tenant="globex"}', values: "0+60x200" },
+    ],
+    evalTime: "190m",
+    expect: [{ labels: { tenant: "acme", severity: "warning" }, value: "3h 10m 0s" }],
+  },
+  {
+    alert: "MirrorPassesStopped",
+    series: [
+      { series: 'kestra_fleet_mirror_interval_seconds{job="backup-mirror",instance="platform_backup_mirror"}', values: "3600x300" },
+      { series: 'kestra_fleet_mirror_last_pass_timestamp_seconds{job="backup-mirror",instance="platform_backup_mirror"}', values: "0x300" },
+    ],
+    evalTime: "245m",
+    expect: [{ labels: { severity: "critical" } }],
+  },
+  {
+    alert: "MirrorMetricsDown",
+    series: [{ series: 'up{job="backup-mirror",instance="platform_backup_mirror"}', values: "0x20" }],
+    evalTime: "16m",
+    expect: [{ labels: { job: "backup-mirror", instance: "platform_backup_mirror", severity: "warning" } }],
+  },
+  {
+    alert: "MirrorMetricsAbsent",
+    series: [{ series: 'container_last_seen{container_service="platform_backup_mirror",id="/docker/m"}', values: "60+60x20" }],
+    evalTime: "16m",
+    expect: [{ labels: { container_service: "platform_backup_mirror", severity: "warning" } }],
+  },
+  {
     alert: "BackupMetricsAbsent",
     series: [
       // Both run a backup container; only globex's is a scrape target.
@@ -290,7 +331,7 @@ describe("alert rules", () => {
     const dir = tmpDir("kf-rules-");
     fs.writeFileSync(path.join(dir, "rules.yml"), renderAlertRules());
     const r = run(["check", "rules", "rules.yml"], dir);
-    expect(r.out).toContain("SUCCESS: 17 rules found");
+    expect(r.out).toContain("SUCCESS: 22 rules found");
     expect(r.status).toBe(0);
   });
 
