@@ -41,13 +41,16 @@ export function defineFleet(inputs: FleetInputs, flowTemplate: string = readFlow
   const { settings, secrets, stack } = inputs;
 
   // Providers: the Swarm manager for services, networks, secrets and configs; one per node that
-  // holds a local volume (a volume is created on the node the provider talks to).
-  const manager = new docker.Provider("swarm-manager", { host: settings.swarm.dockerHost });
+  // holds a local volume (a volume is created on the node the provider talks to). No daemon check at
+  // configure: a preview (no refresh) asks nothing of Docker, so the pull-request preview runs without
+  // the Swarm SSH key (README, CI); `up` and a refresh reach the daemon on their first call.
+  const dockerProvider = (name: string, host: string) => new docker.Provider(name, { host, disableDockerDaemonCheck: true });
+  const manager = dockerProvider("swarm-manager", settings.swarm.dockerHost);
   const nodeProviders = new Map<string, docker.Provider>();
   const nodeProvider = (node: string) => {
     let p = nodeProviders.get(node);
     if (!p) {
-      p = new docker.Provider(`swarm-node-${node}`, { host: settings.swarm.nodes[node] });
+      p = dockerProvider(`swarm-node-${node}`, settings.swarm.nodes[node]);
       nodeProviders.set(node, p);
     }
     return p;
