@@ -7,6 +7,7 @@ import { dockerSocketAndBinds } from "./docker-socket-and-binds";
 import { dockerSocketReach } from "./docker-socket-reach";
 import { edgeAccess } from "./edge-access";
 import { fileEnvSecret } from "./file-env-secret";
+import { kestraImageOrigin } from "./kestra-image-origin";
 import { networkIsolation } from "./network-isolation";
 import { noForceDestroy } from "./no-force-destroy";
 import { noSecretEnv } from "./no-secret-env";
@@ -52,4 +53,5 @@ export const rules: Rule[] = [
   capacityHeadroom, // 15b (stack, advisory)
   limitsFitNodes, // 15c (stack)
   ownBucketUsers, // added (stack)
+  kestraImageOrigin,
 ];
