@@ -88,6 +88,14 @@ export const MONITORING_DOCKER_API_NETWORK = "net_monitoring_docker_api";
 export const MONITORING_NODES_NETWORK = "net_monitoring_nodes";
 /** Overlay giving Alertmanager a route out (the monitoring network is internal). */
 export const MONITORING_EGRESS_NETWORK = "net_monitoring_egress";
+/**
+ * Internal overlay between Prometheus and the blackbox exporter, and nothing else: the exporter's
+ * unauthenticated `/probe` (which sends the Access service token to whatever target it is given)
+ * answers there and on its own egress network only.
+ */
+export const MONITORING_PROBE_NETWORK = "net_monitoring_probe";
+/** The blackbox exporter's own route out, shared with no other service. */
+export const MONITORING_PROBE_EGRESS_NETWORK = "net_monitoring_probe_egress";
 /** Internal overlay between Prometheus and Traefik, and nothing else: Traefik's metrics answer there only (fixed subnet, monitoring.proxyMetricsSubnet). */
 export const MONITORING_PROXY_NETWORK = "net_monitoring_proxy";
 export const PROMETHEUS_SERVICE = "platform_monitoring_prometheus";

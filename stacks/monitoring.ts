@@ -27,6 +27,8 @@ import {
   LABEL_ROLE,
   MONITORING_DOCKER_API_NETWORK,
   MONITORING_EGRESS_NETWORK,
+  MONITORING_PROBE_EGRESS_NETWORK,
+  MONITORING_PROBE_NETWORK,
   MONITORING_NETWORK,
   MONITORING_NODES_NETWORK,
   MONITORING_PROXY_NETWORK,
@@ -136,6 +138,10 @@ export class MonitoringStack extends pulumi.ComponentResource {
     const dockerApi = network("monitoring-docker-api-network", MONITORING_DOCKER_API_NETWORK, true);
     const nodes = network("monitoring-nodes-network", MONITORING_NODES_NETWORK, true);
     const egress = network("monitoring-egress-network", MONITORING_EGRESS_NETWORK, false);
+    // The blackbox exporter's /probe sends the Access service token to any target it is given and has
+    // no authentication: only Prometheus may reach it (README, Security).
+    const probe = network("monitoring-probe-network", MONITORING_PROBE_NETWORK, true);
+    const probeEgress = network("monitoring-probe-egress-network", MONITORING_PROBE_EGRESS_NETWORK, false);
     // A fixed subnet (Traefik's metrics router admits this range only). The provider
     // (kreuzwerker/terraform-provider-docker, internal/provider/resource_docker_network.go, same schema
     // from v3.6 to v4.5) declares `ipam_config` a Computed, ForceNew set of {subnet, ip_range, gateway,
@@ -220,7 +226,11 @@ export class MonitoringStack extends pulumi.ComponentResource {
     const node = mon.node ?? settings.swarm.dataNode;
     const stateful = { parent: this, provider: args.dataNode, protect: true, retainOnDelete: true };
     const promVolume = new docker.Volume("monitoring-prometheus-volume", { name: PROMETHEUS_VOLUME, driver: "local", labels: labelList({ [LABEL_ROLE]: "prometheus" }) }, stateful);
-    const promConfig = hashedConfig("monitoring-prometheus-config", { prefix: MONITORING_STACK, purpose: "prometheus", content: renderPrometheusConfig(args.stack), labels: objectLabels }, on);
+    const promConfig = hashedConfig(
+      "monitoring-prometheus-config",
+      { prefix: MONITORING_STACK, purpose: "prometheus", content: renderPrometheusConfig({ stack: args.stack, hostPattern: settings.hostPattern }), labels: objectLabels },
+      on,
+    );
     const rules = hashedConfig("monitoring-alert-rules", { prefix: MONITORING_STACK, purpose: "rules", content: renderAlertRules(), labels: objectLabels }, on);
     this.prometheus = service(
       "monitoring-prometheus",
@@ -249,7 +259,7 @@ export class MonitoringStack extends pulumi.ComponentResource {
           // Prometheus flushes its head block on shutdown.
           stopGracePeriod: "2m",
         },
-        networks: [this.network.id, dockerApi.id, nodes.id, this.proxyMetricsNetwork.id],
+        networks: [this.network.id, dockerApi.id, nodes.id, this.proxyMetricsNetwork.id, probe.id],
         // The volume is local to this node.
         placement: [`node.hostname == ${node}`],
         // One TSDB, one process.
@@ -427,8 +437,9 @@ export class MonitoringStack extends pulumi.ComponentResource {
         readOnly: true,
         healthcheck: wget(`http://127.0.0.1:${BLACKBOX_PORT}/-/healthy`),
       },
-      // Prometheus asks on the monitoring network; the probe goes out on the egress network.
-      networks: [this.network.id, egress.id],
+      // Prometheus asks on net_monitoring_probe (its and the exporter's alone); the probe goes out on
+      // the exporter's own egress network. No other service can reach /probe.
+      networks: [probe.id, probeEgress.id],
       order: "start-first",
     });
 

@@ -23,6 +23,7 @@ import {
   MONITORING_PROXY_NETWORK,
   MONITORING_NODES_NETWORK,
   MONITORING_SOCKET_PROXY_SERVICE,
+  tenantHost,
   NODE_EXPORTER_PORT,
   PUBLIC_NETWORK,
   PROMETHEUS_PORT,
@@ -169,24 +170,33 @@ export const PROBE_PATH = "/ui/";
 export const BLACKBOX_CONFIG_FILE = "/run/secrets/blackbox.yml";
 
 /**
- * The external probe: one target per tenant web service, discovered like the rest; the URL comes from
- * the service's Traefik router rule (``Host(`<host>`)``), whatever the router's name.
+ * The external probe: one target per tenant web service, discovered like the rest. The URL is built
+ * from the service's tenant label and the stack's host pattern alone (never from a router rule or
+ * any other label): the exporter sends the Access service token to whatever it probes, so it is only
+ * ever asked for a tenant's own host. A tenant label that is not a tenant name is dropped.
  */
-function blackboxJob() {
+/** A tenant name in RE2 (Prometheus anchors it): the schema's pattern less its look-ahead. */
+export const PROBE_TENANT_RE = "[a-z][a-z0-9-]*[a-z0-9]";
+
+export function probeTargetRelabels(hostPattern: string): Record<string, unknown>[] {
+  const tenant = serviceLabelMeta(LABEL_TENANT);
+  return [
+    { source_labels: [tenant], regex: PROBE_TENANT_RE, action: "keep" },
+    { source_labels: [tenant], regex: `(${PROBE_TENANT_RE})`, target_label: "__param_target", replacement: `https://${tenantHost(hostPattern, "${1}")}${PROBE_PATH}` },
+    { source_labels: ["__param_target"], target_label: "instance" },
+    { source_labels: [tenant], target_label: "tenant" },
+    { target_label: "__address__", replacement: `${BLACKBOX_SERVICE}:${BLACKBOX_PORT}` },
+  ];
+}
+
+function blackboxJob(hostPattern: string) {
   return {
     ...swarmJob(
       "blackbox",
       "web",
       BLACKBOX_PORT,
       { metrics_path: "/probe", params: { module: [PROBE_MODULE] }, scrape_interval: "60s", scrape_timeout: "20s" },
-      [
-        { regex: "__meta_dockerswarm_service_label_traefik_http_routers_.+_rule", replacement: "__tmp_router_rule", action: "labelmap" },
-        { source_labels: ["__tmp_router_rule"], regex: "Host\\(`([^`]+)`\\)", target_label: "__param_target", replacement: `https://$1${PROBE_PATH}` },
-        { source_labels: ["__param_target"], regex: ".+", action: "keep" },
-        { source_labels: ["__param_target"], target_label: "instance" },
-        { source_labels: [serviceLabelMeta(LABEL_TENANT)], target_label: "tenant" },
-        { target_label: "__address__", replacement: `${BLACKBOX_SERVICE}:${BLACKBOX_PORT}` },
-      ],
+      probeTargetRelabels(hostPattern),
       // One address per web task: the one on the public network (the only network all web services share).
       PUBLIC_NETWORK,
     ),
@@ -216,7 +226,14 @@ export function renderBlackboxConfig(clientId: string, clientSecret: string): st
   );
 }
 
-export function prometheusConfigObject(stack: string): Record<string, unknown> {
+/** What Prometheus's configuration is rendered from: stack-level settings only. */
+export interface PrometheusInputs {
+  stack: string;
+  /** `hostPattern` of the stack: the probe's targets are its tenant hosts. */
+  hostPattern: string;
+}
+
+export function prometheusConfigObject({ stack, hostPattern }: PrometheusInputs): Record<string, unknown> {
   return {
     global: { scrape_interval: "30s", scrape_timeout: "10s", evaluation_interval: "30s", external_labels: { fleet_stack: stack } },
     rule_files: [PROMETHEUS_RULES_FILE],
@@ -235,13 +252,13 @@ export function prometheusConfigObject(stack: string): Record<string, unknown> {
       swarmJob("cadvisor", "cadvisor", CADVISOR_PORT, { metric_relabel_configs: CADVISOR_METRIC_RELABEL }, [
         { source_labels: ["__meta_dockerswarm_node_hostname"], target_label: "instance" },
       ], MONITORING_NODES_NETWORK),
-      blackboxJob(),
+      blackboxJob(hostPattern),
     ],
   };
 }
 
-export function renderPrometheusConfig(stack: string): string {
-  return "# Rendered by kestra-fleet: do not edit.\n" + stringify(prometheusConfigObject(stack), { lineWidth: 0 });
+export function renderPrometheusConfig(inputs: PrometheusInputs): string {
+  return "# Rendered by kestra-fleet: do not edit.\n" + stringify(prometheusConfigObject(inputs), { lineWidth: 0 });
 }
 
 export interface AlertRule {

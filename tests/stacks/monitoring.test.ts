@@ -142,7 +142,15 @@ describe("MonitoringStack", () => {
     }
     const b = byName(three, "monitoring-blackbox");
     expect(spec(b).containerSpec.secrets.map((x: any) => x.fileName)).toEqual(["/run/secrets/blackbox.yml"]);
-    expect(netIds(b)).toEqual([byName(three, "monitoring-network").id, byName(three, "monitoring-egress-network").id]);
+    // /probe sends the token to any target it is given: only Prometheus reaches it, on a network of their own.
+    const probeNet = byName(three, "monitoring-probe-network");
+    const probeEgress = byName(three, "monitoring-probe-egress-network");
+    expect(netIds(b)).toEqual([probeNet.id, probeEgress.id]);
+    expect(probeNet.inputs).toMatchObject({ name: "net_monitoring_probe", internal: true, attachable: false });
+    expect(probeEgress.inputs).toMatchObject({ name: "net_monitoring_probe_egress", internal: false, attachable: false });
+    const members = (id: string | null) => ofType(three, SERVICE).filter((s) => netIds(s).includes(id)).map((s) => s.name).sort();
+    expect(members(probeNet.id)).toEqual(["monitoring-blackbox", "monitoring-prometheus"]);
+    expect(members(probeEgress.id)).toEqual(["monitoring-blackbox"]);
     expect(byName(three, "monitoring-blackbox-config").inputs.data).toBe("[secret]");
   });
 

@@ -31,6 +31,9 @@ import type { Settings } from "../../../infra/config/schema";
 import { tmpDir } from "../../files";
 import { AMTOOL_0_28, requirePinnedDeb, requireTool } from "../../tools";
 
+/** The stack-level inputs of Prometheus's configuration. */
+const PROM = { stack: "staging", hostPattern: "{tenant}-kestra.example.com" };
+
 let promtool = "";
 beforeAll(() => {
   promtool = requireTool("promtool", "prometheus");
@@ -49,7 +52,7 @@ function configIn(dir: string): string {
   const traefikPassword = path.join(dir, "traefik_metrics_password");
   fs.writeFileSync(password, "x\n");
   fs.writeFileSync(traefikPassword, "y\n");
-  const text = renderPrometheusConfig("staging")
+  const text = renderPrometheusConfig(PROM)
     .split(PROMETHEUS_RULES_FILE)
     .join(rules)
     .split(SCRAPE_PASSWORD_FILE)
@@ -77,7 +80,7 @@ describe("Prometheus configuration", () => {
   });
 
   it("discovers every target through the socket proxy: no static tenant target, nothing per tenant", () => {
-    const cfg = prometheusConfigObject("staging") as { scrape_configs: Record<string, any>[] };
+    const cfg = prometheusConfigObject(PROM) as { scrape_configs: Record<string, any>[] };
     const jobs = cfg.scrape_configs.map((j) => j.job_name);
     expect(jobs).toEqual(["prometheus", "alertmanager", "kestra-backend", "kestra-web", "backup", "traefik", "node-exporter", "cadvisor", "blackbox"]);
     for (const job of cfg.scrape_configs.filter((j) => j.job_name.startsWith("kestra-"))) {
@@ -92,8 +95,8 @@ describe("Prometheus configuration", () => {
     expect(TRAEFIK_METRICS_PASSWORD_FILE).not.toBe(SCRAPE_PASSWORD_FILE);
     expect(traefik.metrics_path).toBeUndefined(); // /metrics: the router's PathPrefix
     // Only the stack name enters: the same text for any tenant list.
-    expect(renderPrometheusConfig("staging")).toBe(renderPrometheusConfig("staging"));
-    expect(renderPrometheusConfig("staging")).not.toMatch(/kestra_[a-z0-9-]+_(executor|kestra)/);
+    expect(renderPrometheusConfig(PROM)).toBe(renderPrometheusConfig(PROM));
+    expect(renderPrometheusConfig(PROM)).not.toMatch(/kestra_[a-z0-9-]+_(executor|kestra)/);
   });
 
   it("the monitoring socket proxy admits exactly dockerswarm discovery's read calls", () => {
@@ -326,22 +329,68 @@ describe("alert rules", () => {
   }, 60_000);
 });
 
+/**
+ * Prometheus's relabelling, for the actions the probe job uses (replace, keep, labelmap): source
+ * labels joined with `;`, the regex anchored at both ends, `$1`/`${1}` expanded in the replacement; a
+ * replace whose regex does not match leaves the labels as they are; keep drops the target (undefined).
+ */
+function relabel(rules: Record<string, any>[], input: Record<string, string>): Record<string, string> | undefined {
+  const labels = { ...input };
+  for (const r of rules) {
+    const action = r.action ?? "replace";
+    const re = new RegExp(`^(?:${r.regex ?? "(.*)"})$`);
+    const value = (r.source_labels ?? []).map((l: string) => labels[l] ?? "").join(r.separator ?? ";");
+    const expand = (m: RegExpExecArray, tpl: string) => tpl.replace(/\$\{?(\d+)\}?/g, (_, i) => m[Number(i)] ?? "");
+    if (action === "keep") {
+      if (!re.test(value)) return undefined;
+    } else if (action === "replace") {
+      const m = re.exec(value);
+      if (!m) continue;
+      const out = expand(m, r.replacement ?? "$1");
+      if (out === "") delete labels[r.target_label];
+      else labels[r.target_label] = out;
+    } else if (action === "labelmap") {
+      for (const [k, v] of Object.entries(labels)) {
+        const m = re.exec(k);
+        if (m) labels[expand(m, r.replacement ?? "$1")] = v;
+      }
+    } else throw new Error(`relabel action ${action} not simulated`);
+  }
+  return labels;
+}
+
 describe("external probe", () => {
-  it("targets come from the web services' router rules, probed through the blackbox exporter", () => {
-    const job = (prometheusConfigObject("staging").scrape_configs as Record<string, any>[]).find((j) => j.job_name === "blackbox")!;
+  it("targets are the tenants' own hosts, built from the tenant label and the host pattern, never from another label", () => {
+    const job = (prometheusConfigObject(PROM).scrape_configs as Record<string, any>[]).find((j) => j.job_name === "blackbox")!;
     expect(job.dockerswarm_sd_configs[0].filters[0]).toEqual({ name: "label", values: ["kestra-fleet.role=web"] });
     expect(job.params).toEqual({ module: ["http_access"] });
-    expect(job.relabel_configs).toEqual(
-      expect.arrayContaining([
-        { regex: "__meta_dockerswarm_service_label_traefik_http_routers_.+_rule", replacement: "__tmp_router_rule", action: "labelmap" },
-        { source_labels: ["__tmp_router_rule"], regex: "Host\\(`([^`]+)`\\)", target_label: "__param_target", replacement: "https://$1/ui/" },
-        { target_label: "__address__", replacement: "platform_monitoring_blackbox:9115" },
-      ]),
-    );
-    // The rule's regex turns the router label written by the program into the tenant's URL.
-    const rule = new RegExp(`^${job.relabel_configs.find((r: any) => r.target_label === "__param_target").regex}$`);
-    expect("Host(`acme-kestra.example.com`)".replace(rule, "https://$1/ui/")).toBe("https://acme-kestra.example.com/ui/");
+    const web = (tenant: string, extra: Record<string, string> = {}) => ({
+      __address__: "10.0.1.5:9115",
+      __meta_dockerswarm_network_name: "network_swarm_public",
+      __meta_dockerswarm_service_label_kestra_fleet_tenant: tenant,
+      __meta_dockerswarm_service_label_traefik_http_routers_acme_rule: "Host(`acme-kestra.example.com`)",
+      ...extra,
+    });
+    expect(relabel(job.relabel_configs, web("acme"))).toMatchObject({
+      __param_target: "https://acme-kestra.example.com/ui/",
+      __address__: "platform_monitoring_blackbox:9115",
+      instance: "https://acme-kestra.example.com/ui/",
+      tenant: "acme",
+    });
+    // A router rule naming another host changes nothing: the target follows the tenant and the pattern only.
+    expect(relabel(job.relabel_configs, web("globex", { __meta_dockerswarm_service_label_traefik_http_routers_globex_rule: "Host(`attacker.example.org`)" }))?.__param_target).toBe("https://globex-kestra.example.com/ui/");
+    // A tenant label that is no tenant name (a URL, a host, a path) is dropped, not probed.
+    for (const bad of ["attacker.example.org/x?", "evil.example.org", "a b", "Acme", ""]) expect(relabel(job.relabel_configs, web(bad)), bad).toBeUndefined();
+    // A task on another network than the public one is not a target either.
+    expect(relabel(job.relabel_configs, web("acme", { __meta_dockerswarm_network_name: "net_monitoring" }))).toBeUndefined();
   });
+
+  it("the relabel simulator follows Prometheus (anchored RE2, ${1} expansion, keep drops on no match)", () => {
+    expect(relabel([{ source_labels: ["a"], regex: "(x+)", target_label: "b", replacement: "<${1}>" }], { a: "xx" })).toEqual({ a: "xx", b: "<xx>" });
+    expect(relabel([{ source_labels: ["a"], regex: "(x+)", target_label: "b", replacement: "<${1}>" }], { a: "xxy" })).toEqual({ a: "xxy" });
+    expect(relabel([{ source_labels: ["a"], regex: "x", action: "keep" }], { a: "xy" })).toBeUndefined();
+  });
+
   it("the service token sits only in the blackbox configuration (a secret), sent as Access's headers", () => {
     const cfg = parse(renderBlackboxConfig("id.access", "s3cret")) as any;
     expect(cfg.modules.http_access.http.headers).toEqual({ "CF-Access-Client-Id": "id.access", "CF-Access-Client-Secret": "s3cret" });
