@@ -38,7 +38,7 @@ export const NAME_LIMITS = {
 
 /** A Swarm secret or config name as `contentName` makes it, its hash shown as zeros (only its length counts). */
 function swarmObjectName(prefix: string, purpose: string): string {
-  return contentName(prefix, purpose, { data: "", labels: {} }).replace(/[0-9a-f]+$/, (h) => "0".repeat(h.length));
+  return contentName(prefix, purpose, { data: "", labels: {} }, "").replace(/[0-9a-f]+$/, (h) => "0".repeat(h.length));
 }
 
 /** The shortest tenant name (tenant names are 3-30 characters). */

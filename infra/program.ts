@@ -6,11 +6,13 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as docker from "@pulumi/docker";
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { MonitoringStack } from "../stacks/monitoring";
 import { BackupStack } from "../stacks/backup";
 import { ProxyStack } from "../stacks/proxy";
 import { KestraShared } from "../stacks/kestra-shared";
 import { StorageStack } from "../stacks/storage";
+import { setObjectNameKey } from "../stacks/swarm";
 import { TenantStack } from "../stacks/tenant";
 import type { FleetInputs } from "./inputs";
 import type { Tenant } from "./tenants/schema";
@@ -39,6 +41,12 @@ export interface TenantOutputs {
  */
 export function defineFleet(inputs: FleetInputs, flowTemplate: string = readFlowTemplate(), declareTenants?: (declare: (tenant: Tenant) => void) => void) {
   const { settings, secrets, stack } = inputs;
+
+  // The key of every hashed Swarm secret and config name (infra/naming.ts swarmObjectHash): random,
+  // kept in the state (encrypted), so names change with content but reveal nothing about it, and
+  // stay the same from run to run. Protected: a new key renames (and rolls) every object once.
+  const objectNameKey = new random.RandomBytes("swarm-object-name-key", { length: 32 }, { protect: true });
+  setObjectNameKey(objectNameKey.hex);
 
   // Providers: the Swarm manager for services, networks, secrets and configs; one per node that
   // holds a local volume (a volume is created on the node the provider talks to). No daemon check at
