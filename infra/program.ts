@@ -73,6 +73,8 @@ export function defineFleet(inputs: FleetInputs, flowTemplate: string = readFlow
         dataNode: nodeProvider(settings.monitoring.node ?? settings.swarm.dataNode),
         alertReceiverSecret: secrets.alertReceiverSecret ? pulumi.secret(secrets.alertReceiverSecret) : undefined,
         cloudflare: cf,
+        // Every tenant whose Kestra is declared (stacks/tenant.ts: all but offboarded ones).
+        scrapeTenants: inputs.tenants.filter((t) => t.status !== "offboarded").map((t) => t.name),
       })
     : undefined;
 
@@ -134,7 +136,7 @@ export function defineFleet(inputs: FleetInputs, flowTemplate: string = readFlow
       kestraEntrypoint: kestraShared.entrypoint,
       gitCredential: inputs.gitCredentials[tenant.name],
       managedPostgres: tenant.postgres.mode === "managed" ? managed : undefined,
-      monitoring: monitoring ? { networkId: monitoring.network.id, scrapePassword: monitoring.scrapePassword, managementNetrc: monitoring.managementNetrc, probePolicyId: monitoring.probePolicy.id } : undefined,
+      monitoring: monitoring ? { networkId: monitoring.network.id, scrapePassword: monitoring.scrapePasswordFor(tenant.name), probePolicyId: monitoring.probePolicy.id } : undefined,
       backup,
     });
     const out: TenantOutputs = {

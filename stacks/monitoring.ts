@@ -60,7 +60,6 @@ import {
   ALERTMANAGER_DATA_DIR,
   BLACKBOX_CONFIG_FILE,
   renderBlackboxConfig,
-  managementNetrc,
   monitoringSocketProxyArgs,
   PROMETHEUS_CONFIG_FILE,
   PROMETHEUS_DATA_DIR,
@@ -68,7 +67,7 @@ import {
   renderAlertmanagerConfig,
   renderAlertRules,
   renderPrometheusConfig,
-  SCRAPE_PASSWORD_FILE,
+  tenantScrapePassword,
   TRAEFIK_METRICS_PASSWORD_FILE,
 } from "../infra/render/monitoring";
 import { proxyMetricsGateway } from "../infra/render/metrics-network";
@@ -84,6 +83,8 @@ export interface MonitoringStackArgs {
   /** Alertmanager's receiver secret (webhook URL or SMTP password), when the receiver needs one. */
   alertReceiverSecret?: pulumi.Input<string>;
   cloudflare: cloudflare.Provider;
+  /** Tenants whose Kestra is declared (status not offboarded): each gets a scrape job with its own credential. */
+  scrapeTenants: readonly string[];
 }
 
 /** The platform admins alone (no tenant identity): Access includes for Grafana. */
@@ -102,12 +103,10 @@ export class MonitoringStack extends pulumi.ComponentResource {
   readonly network: docker.Network;
   /** Prometheus's and Traefik's network, nothing else's: Traefik serves its metrics to this subnet only. */
   readonly proxyMetricsNetwork: docker.Network;
-  /** The stack-wide scrape credential's password (a secret), for every tenant's Kestra config. */
-  readonly scrapePassword: pulumi.Output<string>;
+  /** The key every tenant's scrape password derives from (a secret; Prometheus and tenants never get it). */
+  private readonly scrapeKey: pulumi.Output<string>;
   /** The password of Traefik's metrics router (a secret): the proxy turns it into its basic-auth users file. */
   readonly traefikMetricsPassword: pulumi.Output<string>;
-  /** The netrc file (Swarm secret) Kestra's health check authenticates with; one for every tenant. */
-  readonly managementNetrc: docker.Secret;
   readonly prometheus: docker.Service;
   readonly alertmanager: docker.Service;
   readonly grafana: docker.Service;
@@ -189,16 +188,11 @@ export class MonitoringStack extends pulumi.ComponentResource {
         { ...on, dependsOn },
       );
 
-    // --- Credentials: one scrape credential for the whole stack (README "Monitoring": why) --------
+    // --- Credentials: one scrape credential per tenant, derived from a stack key (README "Monitoring") ---
+    // The RandomPassword keeps its URN: it is the key now, no longer a password every tenant holds.
     const scrape = new random.RandomPassword("monitoring-scrape-password", { length: 32, special: false }, { parent: this });
-    this.scrapePassword = pulumi.secret(scrape.result);
+    this.scrapeKey = pulumi.secret(scrape.result);
     const objectLabels = { [LABEL_ROLE]: "monitoring" };
-    const scrapeSecret = hashedSecret("monitoring-scrape-password-secret", { prefix: MONITORING_STACK, purpose: "scrape_password", content: scrape.result, labels: objectLabels }, on);
-    this.managementNetrc = hashedSecret(
-      "monitoring-management-netrc",
-      { prefix: MONITORING_STACK, purpose: "management_netrc", content: scrape.result.apply(managementNetrc), labels: objectLabels },
-      on,
-    );
 
     // Traefik's metrics: a credential of their own, known to Prometheus and (hashed) to Traefik only.
     const traefikMetrics = new random.RandomPassword("monitoring-traefik-metrics-password", { length: 32, special: false }, { parent: this });
@@ -226,9 +220,19 @@ export class MonitoringStack extends pulumi.ComponentResource {
     const node = mon.node ?? settings.swarm.dataNode;
     const stateful = { parent: this, provider: args.dataNode, protect: true, retainOnDelete: true };
     const promVolume = new docker.Volume("monitoring-prometheus-volume", { name: PROMETHEUS_VOLUME, driver: "local", labels: labelList({ [LABEL_ROLE]: "prometheus" }) }, stateful);
-    const promConfig = hashedConfig(
+    // A secret: it holds every tenant's scrape credential. Onboarding a tenant changes it (and so
+    // restarts Prometheus): Prometheus presents one credential per job, so each tenant has jobs of its own.
+    const scrapeTenants = [...new Set(args.scrapeTenants)].sort();
+    const promConfig = hashedSecret(
       "monitoring-prometheus-config",
-      { prefix: MONITORING_STACK, purpose: "prometheus", content: renderPrometheusConfig({ stack: args.stack, hostPattern: settings.hostPattern }), labels: objectLabels },
+      {
+        prefix: MONITORING_STACK,
+        purpose: "prometheus",
+        content: scrape.result.apply((key) =>
+          renderPrometheusConfig({ stack: args.stack, hostPattern: settings.hostPattern, scrape: scrapeTenants.map((tenant) => ({ tenant, password: tenantScrapePassword(key, tenant) })) }),
+        ),
+        labels: objectLabels,
+      },
       on,
     );
     const rules = hashedConfig("monitoring-alert-rules", { prefix: MONITORING_STACK, purpose: "rules", content: renderAlertRules(), labels: objectLabels }, on);
@@ -247,11 +251,10 @@ export class MonitoringStack extends pulumi.ComponentResource {
             "--web.listen-address=:9090",
           ],
           configs: [
-            { configId: promConfig.id, configName: promConfig.name, fileName: PROMETHEUS_CONFIG_FILE, fileMode: 0o444 },
             { configId: rules.id, configName: rules.name, fileName: PROMETHEUS_RULES_FILE, fileMode: 0o444 },
           ],
           secrets: [
-            secretMount(scrapeSecret, SCRAPE_PASSWORD_FILE.replace("/run/secrets/", "")),
+            secretMount(promConfig, PROMETHEUS_CONFIG_FILE.replace("/run/secrets/", "")),
             secretMount(traefikMetricsSecret, TRAEFIK_METRICS_PASSWORD_FILE.replace("/run/secrets/", "")),
           ],
           mounts: [{ type: "volume", source: PROMETHEUS_VOLUME, target: PROMETHEUS_DATA_DIR }],
@@ -444,5 +447,10 @@ export class MonitoringStack extends pulumi.ComponentResource {
     });
 
     this.registerOutputs({ prometheus: this.prometheus.name, alertmanager: this.alertmanager.name, network: MONITORING_NETWORK, proxyMetricsNetwork: MONITORING_PROXY_NETWORK, grafanaUrl: this.grafanaUrl });
+  }
+
+  /** A tenant's own scrape password (a secret): its Kestra requires it, Prometheus presents it to that tenant only. */
+  scrapePasswordFor(tenant: string): pulumi.Output<string> {
+    return pulumi.secret(this.scrapeKey.apply((key) => tenantScrapePassword(key, tenant)));
   }
 }

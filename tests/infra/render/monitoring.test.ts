@@ -23,7 +23,8 @@ import {
   renderAlertRules,
   renderBlackboxConfig,
   renderPrometheusConfig,
-  SCRAPE_PASSWORD_FILE,
+  SWARM_SECRET_MAX_BYTES,
+  tenantScrapePassword,
   TRAEFIK_METRICS_PASSWORD_FILE,
 } from "../../../infra/render/monitoring";
 import { managementEndpoints } from "../../../infra/render/kestra-config";
@@ -32,7 +33,7 @@ import { tmpDir } from "../../files";
 import { AMTOOL_0_28, requirePinnedDeb, requireTool } from "../../tools";
 
 /** The stack-level inputs of Prometheus's configuration. */
-const PROM = { stack: "staging", hostPattern: "{tenant}-kestra.example.com" };
+const PROM = { stack: "staging", hostPattern: "{tenant}-kestra.example.com", scrape: [{ tenant: "acme", password: "pw-acme" }, { tenant: "globex", password: "pw-globex" }] };
 
 let promtool = "";
 beforeAll(() => {
@@ -47,16 +48,12 @@ function run(args: string[], cwd: string) {
 /** The rendered config with its absolute file paths moved into `dir` (promtool checks that they exist). */
 function configIn(dir: string): string {
   const rules = path.join(dir, "rules.yml");
-  const password = path.join(dir, "scrape_password");
   fs.writeFileSync(rules, renderAlertRules());
   const traefikPassword = path.join(dir, "traefik_metrics_password");
-  fs.writeFileSync(password, "x\n");
   fs.writeFileSync(traefikPassword, "y\n");
   const text = renderPrometheusConfig(PROM)
     .split(PROMETHEUS_RULES_FILE)
     .join(rules)
-    .split(SCRAPE_PASSWORD_FILE)
-    .join(password)
     .split(TRAEFIK_METRICS_PASSWORD_FILE)
     .join(traefikPassword);
   const file = path.join(dir, "prometheus.yml");
@@ -79,24 +76,45 @@ describe("Prometheus configuration", () => {
     expect(run(["check", "config", file], dir).status).not.toBe(0);
   });
 
-  it("discovers every target through the socket proxy: no static tenant target, nothing per tenant", () => {
+  it("discovers every target through the socket proxy; each tenant's Kestra jobs carry that tenant's credential for its own targets only", () => {
     const cfg = prometheusConfigObject(PROM) as { scrape_configs: Record<string, any>[] };
     const jobs = cfg.scrape_configs.map((j) => j.job_name);
-    expect(jobs).toEqual(["prometheus", "alertmanager", "kestra-backend", "kestra-web", "backup", "traefik", "node-exporter", "cadvisor", "blackbox"]);
+    expect(jobs).toEqual(["prometheus", "alertmanager", "kestra-backend/acme", "kestra-backend/globex", "kestra-web/acme", "kestra-web/globex", "backup", "traefik", "node-exporter", "cadvisor", "blackbox"]);
     for (const job of cfg.scrape_configs.filter((j) => j.job_name.startsWith("kestra-"))) {
+      const [component, tenant] = job.job_name.replace(/^kestra-/, "").split("/");
       expect(job.dockerswarm_sd_configs[0].host).toBe("http://platform_monitoring_socket_proxy:2375");
       expect(job.dockerswarm_sd_configs[0].filters[0]).toEqual({ name: "label", values: ["kestra-fleet.role=gateway"] });
-      expect(job.basic_auth).toEqual({ username: "prometheus", password_file: SCRAPE_PASSWORD_FILE });
+      expect(job.basic_auth).toEqual({ username: "prometheus", password: `pw-${tenant}` });
+      // The tenant's own gateway only (its password goes nowhere else); the job label stays the component's.
+      expect(job.relabel_configs[1]).toEqual({ source_labels: ["__meta_dockerswarm_service_label_kestra_fleet_tenant"], regex: tenant, action: "keep" });
       expect(job.relabel_configs).toContainEqual({ source_labels: ["__meta_dockerswarm_service_label_kestra_fleet_tenant"], target_label: "tenant" });
+      expect(job.relabel_configs).toContainEqual({ target_label: "job", replacement: `kestra-${component}` });
     }
-    // Traefik's metrics router wants its own credential, not the one every tenant's Kestra holds.
+    // One discovery per component, shared by every tenant's job (an alias in the YAML: one discoverer).
+    const backends = cfg.scrape_configs.filter((j) => j.job_name.startsWith("kestra-backend/"));
+    expect(backends[0].dockerswarm_sd_configs).toBe(backends[1].dockerswarm_sd_configs);
+    expect(renderPrometheusConfig(PROM)).toMatch(/dockerswarm_sd_configs: \*a\d+/);
+    // Traefik's metrics router wants its own credential, not a tenant's.
     const traefik = cfg.scrape_configs.find((j) => j.job_name === "traefik")!;
     expect(traefik.basic_auth).toEqual({ username: "prometheus", password_file: TRAEFIK_METRICS_PASSWORD_FILE });
-    expect(TRAEFIK_METRICS_PASSWORD_FILE).not.toBe(SCRAPE_PASSWORD_FILE);
     expect(traefik.metrics_path).toBeUndefined(); // /metrics: the router's PathPrefix
-    // Only the stack name enters: the same text for any tenant list.
     expect(renderPrometheusConfig(PROM)).toBe(renderPrometheusConfig(PROM));
     expect(renderPrometheusConfig(PROM)).not.toMatch(/kestra_[a-z0-9-]+_(executor|kestra)/);
+  });
+
+  it("a tenant's scrape password is its own: derived from the stack key and its name, deterministic, unlike any other tenant's", () => {
+    const a = tenantScrapePassword("stack-key", "acme");
+    expect(a).toBe(tenantScrapePassword("stack-key", "acme"));
+    expect(a).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(tenantScrapePassword("stack-key", "globex")).not.toBe(a);
+    expect(tenantScrapePassword("other-key", "acme")).not.toBe(a);
+    expect(() => tenantScrapePassword("", "acme")).toThrow(/empty/);
+  });
+
+  it("stays within a Swarm secret at Cloudflare's 500 Access applications (one per tenant), and refuses beyond", () => {
+    const scrape = (n: number) => Array.from({ length: n }, (_, i) => ({ tenant: `tenant-${String(i).padStart(4, "0")}`, password: tenantScrapePassword("k", `tenant-${i}`) }));
+    expect(Buffer.byteLength(renderPrometheusConfig({ ...PROM, scrape: scrape(500) }))).toBeLessThan(SWARM_SECRET_MAX_BYTES);
+    expect(() => renderPrometheusConfig({ ...PROM, scrape: scrape(3000) })).toThrow(/over the 512000 bytes of a Swarm secret/);
   });
 
   it("the monitoring socket proxy admits exactly dockerswarm discovery's read calls", () => {
