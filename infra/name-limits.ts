@@ -73,8 +73,8 @@ export function derivedNames(tenant: Tenant, settings: Settings, stack: string):
   // ssh the passphrase secret is counted whether or not one is set today (it can be added later
   // without a change to the tenant file).
   const sync = gitSyncOf(tenant, settings);
-  // management_netrc: the health check's credential, with monitoring on (counted always, like the passphrase).
-  const purposes: string[] = ["config", "management_netrc", ...Object.values(BACKUP_SECRET_PURPOSES)];
+  // netrc: the health check's credential, with monitoring on (counted always, like the passphrase).
+  const purposes: string[] = ["config", "netrc", ...Object.values(BACKUP_SECRET_PURPOSES)];
   if (tenant.postgres.mode === "container") purposes.push("pg_password");
   if (sync) purposes.push("flow_git_sync", ...gitSecretNames(sync, true).map((s) => s.toLowerCase()));
   for (const purpose of purposes) {

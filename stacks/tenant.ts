@@ -238,7 +238,7 @@ export class TenantStack extends pulumi.ComponentResource {
     const configSecret = hashedSecret(`${t}-kestra-config`, { prefix: n.secretPrefix, purpose: "config", content: kestraConfig, labels: objectLabels }, on);
     // The health check's netrc: this tenant's own scrape credential.
     const netrc = mon
-      ? hashedSecret(`${t}-management-netrc`, { prefix: n.secretPrefix, purpose: "management_netrc", content: mon.scrapePassword.apply(managementNetrc), labels: objectLabels }, on)
+      ? hashedSecret(`${t}-management-netrc`, { prefix: n.secretPrefix, purpose: "netrc", content: mon.scrapePassword.apply(managementNetrc), labels: objectLabels }, on)
       : undefined;
     const entrypoint = args.kestraEntrypoint;
 
