@@ -26,12 +26,12 @@ export interface KestraJob {
 
 const roleLabel = (r: Plan["resources"][number]) => ((r.inputs.labels as { label: string; value: string }[]) ?? []).find((l) => l.label === LABEL_ROLE)?.value;
 
-/** The prometheus.yml the plan deploys (the Swarm config the Prometheus service mounts at PROMETHEUS_CONFIG_FILE). */
+/** The prometheus.yml the plan deploys (the Swarm secret the Prometheus service mounts at PROMETHEUS_CONFIG_FILE; a --show-secrets plan). */
 export function prometheusConfigOf(plan: Plan): { name: string; text: string } {
   const prom = plan.resources.find((r) => r.type === T.SERVICE && roleLabel(r) === "prometheus");
-  const ref = ((prom?.inputs.taskSpec as any)?.containerSpec?.configs ?? []).find((c: any) => c.fileName === PROMETHEUS_CONFIG_FILE);
-  const cfg = ref && plan.resources.find((r) => r.type === T.CONFIG && r.inputs.name === ref.configName);
-  if (!cfg) throw new Error(`the plan has no Prometheus service mounting a config at ${PROMETHEUS_CONFIG_FILE}`);
+  const ref = ((prom?.inputs.taskSpec as any)?.containerSpec?.secrets ?? []).find((c: any) => c.fileName === PROMETHEUS_CONFIG_FILE);
+  const cfg = ref && plan.resources.find((r) => r.type === T.SECRET && r.inputs.name === ref.secretName);
+  if (!cfg) throw new Error(`the plan has no Prometheus service mounting a secret at ${PROMETHEUS_CONFIG_FILE}`);
   return { name: String(cfg.inputs.name), text: Buffer.from(String(cfg.inputs.data), "base64").toString("utf8") };
 }
 
@@ -48,11 +48,25 @@ export function forwarderJobsOf(configText: string): KestraJob[] {
       const sd = j.dockerswarm_sd_configs[0];
       const filter = (sd.filters ?? []).find((f: any) => f.name === "label")?.values?.find((v: string) => v.startsWith(`${LABEL_ROLE}=`));
       const component = (j.relabel_configs ?? []).find((r: any) => r.target_label === "component")?.replacement;
-      return { job: String(j.job_name), metricsPath: String(j.metrics_path ?? "/metrics"), ...(component ? { component: String(component) } : {}), forwarderRole: String(filter ?? "").slice(LABEL_ROLE.length + 1), port: Number(sd.port) };
-    });
+      // A Kestra job per tenant (its own credential) relabels `job` to the component's job.
+      const job = (j.relabel_configs ?? []).find((r: any) => r.target_label === "job")?.replacement ?? j.job_name;
+      return { job: String(job), metricsPath: String(j.metrics_path ?? "/metrics"), ...(component ? { component: String(component) } : {}), forwarderRole: String(filter ?? "").slice(LABEL_ROLE.length + 1), port: Number(sd.port) };
+    })
+    .filter((j, i, all) => all.findIndex((k) => k.job === j.job && k.port === j.port) === i);
   const kestra = jobs.filter((j) => j.metricsPath === "/prometheus");
   if (!kestra.length || kestra.some((j) => !j.forwarderRole || !j.component)) throw new Error(`the Kestra scrape jobs (metrics path /prometheus) need a ${LABEL_ROLE} filter and a component label`);
   return jobs.filter((j) => kestra.some((k) => k.forwarderRole === j.forwarderRole));
+}
+
+/** Each tenant's scrape password, from its Kestra jobs (`basic_auth.password`, kept to its tenant by a keep rule). */
+export function scrapePasswordsOf(configText: string): Record<string, string> {
+  const cfg = parse(configText) as { scrape_configs: any[] };
+  const out: Record<string, string> = {};
+  for (const j of cfg.scrape_configs.filter((x) => x.metrics_path === "/prometheus")) {
+    const keep = (j.relabel_configs ?? []).find((r: any) => r.action === "keep" && String(r.source_labels?.[0] ?? "").endsWith("kestra_fleet_tenant"));
+    if (keep && j.basic_auth?.password) out[String(keep.regex)] = String(j.basic_auth.password);
+  }
+  return out;
 }
 
 export interface Target {

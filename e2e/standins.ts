@@ -6,6 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { debianMirror } from "../tests/debian-mirror";
 import { type Docker, ensurePackages, must } from "./engine";
 
 /** Stand-in image of each service role (the `kestra-fleet.role` label of the program's services). */
@@ -55,17 +56,6 @@ const TRIM = [
   "var/lib/postgresql/15",
   "etc/postgresql/15",
 ];
-
-/** The Debian mirror apt uses on this machine (deb822 or one-line sources). */
-export function debianMirror(): string {
-  for (const f of ["/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"]) {
-    if (!fs.existsSync(f)) continue;
-    const text = fs.readFileSync(f, "utf8");
-    const m = /^URIs:\s*(\S+\/debian)\/?\s*$/m.exec(text) ?? /^deb\s+(?:\[[^\]]*\]\s+)?(\S+\/debian)\/?\s+bookworm\s/m.exec(text);
-    if (m) return m[1];
-  }
-  return "http://deb.debian.org/debian";
-}
 
 export function standinsPresent(docker: Docker): boolean {
   return [...new Set(Object.values(STANDIN_BY_ROLE))].every((i) => docker.run(["image", "inspect", i]).code === 0);

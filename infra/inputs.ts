@@ -11,6 +11,7 @@ import type { PlanWarning } from "./warnings";
 import type { Tenant } from "./tenants/schema";
 import { CLOUDFLARE_LIMITS, tenantHost } from "./naming";
 import { sshKeyProblem } from "./git-key";
+import { imageParts } from "./images";
 import { includesProblem, nameLimitProblems } from "./name-limits";
 import { accessIncludes } from "./render/access";
 
@@ -154,15 +155,29 @@ const SECRET_PURPOSE: Record<string, string> = {
   backupTargetPassword: "the admin password of the backup target (backup.target.provider minio)",
 };
 
+/**
+ * A tenant's `kestra.image` is a canary of the stack's Kestra, nothing else: another release of the
+ * repository of `images.kestra` (the 1.x tag is the schema's check). Any other image would receive the
+ * tenant's database password, storage key and Git credentials. Repositories compare as written.
+ */
+export function kestraRepositoryProblem(tenantImage: string, stackImage: string, stack: string): string | undefined {
+  const mine = imageParts(tenantImage)?.repo;
+  const allowed = imageParts(stackImage)?.repo;
+  if (!mine || !allowed || mine === allowed) return undefined;
+  return `${tenantImage} is not from ${allowed}, the repository of ${NAMESPACE}:images.kestra of stack ${stack}: a tenant may run only another Kestra 1.x release of the stack's image (e.g. ${allowed}:v1.x.y)`;
+}
+
 /** What the cross checks need from the stack config. */
 interface StackView {
   nodes?: string[];
+  /** `images.kestra`: a tenant's `kestra.image` must come from its repository. */
+  kestraImage?: string;
   managedPostgres?: boolean;
   gitCredentials: Record<string, Partial<Record<keyof GitCredential, unknown>>>;
 }
 
 function stackViewOf(settings: Settings, secrets: Secrets): StackView {
-  return { nodes: Object.keys(settings.swarm.nodes), managedPostgres: !!settings.managedPostgres, gitCredentials: secrets.gitCredentials };
+  return { nodes: Object.keys(settings.swarm.nodes), kestraImage: settings.images.kestra, managedPostgres: !!settings.managedPostgres, gitCredentials: secrets.gitCredentials };
 }
 
 /** The same, from raw values of an invalid stack config: each part only when it is readable. */
@@ -170,8 +185,10 @@ function rawStackView(values: Record<string, unknown>): StackView {
   const obj = (v: unknown) => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
   const nodes = obj(obj(values.swarm)?.nodes);
   const creds = obj(values.gitCredentials) ?? {};
+  const kestra = obj(values.images)?.kestra;
   return {
     nodes: nodes ? Object.keys(nodes) : undefined,
+    kestraImage: typeof kestra === "string" ? kestra : undefined,
     managedPostgres: "managedPostgres" in values ? !!obj(values.managedPostgres) : false,
     gitCredentials: Object.fromEntries(Object.entries(creds).map(([k, v]) => [k, obj(v) ?? {}])),
   };
@@ -195,6 +212,8 @@ function crossCheck(
   } else if (!cfg.managedPostgres) {
     out.push({ ...at(["postgres", "mode"]), message: `managed needs ${NAMESPACE}:managedPostgres in the config of stack ${stack}` });
   }
+  const repoProblem = v.kestraImage && cfg.kestraImage ? kestraRepositoryProblem(v.kestraImage, cfg.kestraImage, stack) : undefined;
+  if (repoProblem) out.push({ ...at(["kestra", "image"]), message: repoProblem });
   if (v.name && v.gitAuth !== "none") {
     const cred = cfg.gitCredentials[v.name];
     const needed = v.gitAuth === "token" ? "token" : "sshKey";

@@ -38,7 +38,7 @@ export const NAME_LIMITS = {
 
 /** A Swarm secret or config name as `contentName` makes it, its hash shown as zeros (only its length counts). */
 function swarmObjectName(prefix: string, purpose: string): string {
-  return contentName(prefix, purpose, { data: "", labels: {} }).replace(/[0-9a-f]+$/, (h) => "0".repeat(h.length));
+  return contentName(prefix, purpose, { data: "", labels: {} }, "").replace(/[0-9a-f]+$/, (h) => "0".repeat(h.length));
 }
 
 /** The shortest tenant name (tenant names are 3-30 characters). */
@@ -73,7 +73,8 @@ export function derivedNames(tenant: Tenant, settings: Settings, stack: string):
   // ssh the passphrase secret is counted whether or not one is set today (it can be added later
   // without a change to the tenant file).
   const sync = gitSyncOf(tenant, settings);
-  const purposes: string[] = ["config", ...Object.values(BACKUP_SECRET_PURPOSES)];
+  // netrc: the health check's credential, with monitoring on (counted always, like the passphrase).
+  const purposes: string[] = ["config", "netrc", ...Object.values(BACKUP_SECRET_PURPOSES)];
   if (tenant.postgres.mode === "container") purposes.push("pg_password");
   if (sync) purposes.push("flow_git_sync", ...gitSecretNames(sync, true).map((s) => s.toLowerCase()));
   for (const purpose of purposes) {

@@ -4,7 +4,7 @@
  * (^[a-z][a-z0-9-]*[a-z0-9]$, 3-30 characters, no "--"); tests/infra/naming.test.ts proves that
  * every derived name then satisfies Swarm, DNS, S3, Postgres and Kestra naming rules.
  */
-import { createHash } from "crypto";
+import { createHmac } from "crypto";
 
 /** The global overlay network Traefik routes on. */
 export const PUBLIC_NETWORK = "network_swarm_public";
@@ -100,6 +100,14 @@ export const MONITORING_DOCKER_API_NETWORK = "net_monitoring_docker_api";
 export const MONITORING_NODES_NETWORK = "net_monitoring_nodes";
 /** Overlay giving Alertmanager a route out (the monitoring network is internal). */
 export const MONITORING_EGRESS_NETWORK = "net_monitoring_egress";
+/**
+ * Internal overlay between Prometheus and the blackbox exporter, and nothing else: the exporter's
+ * unauthenticated `/probe` (which sends the Access service token to whatever target it is given)
+ * answers there and on its own egress network only.
+ */
+export const MONITORING_PROBE_NETWORK = "net_monitoring_probe";
+/** The blackbox exporter's own route out, shared with no other service. */
+export const MONITORING_PROBE_EGRESS_NETWORK = "net_monitoring_probe_egress";
 /** Internal overlay between Prometheus and Traefik, and nothing else: Traefik's metrics answer there only (fixed subnet, monitoring.proxyMetricsSubnet). */
 export const MONITORING_PROXY_NETWORK = "net_monitoring_proxy";
 export const PROMETHEUS_SERVICE = "platform_monitoring_prometheus";
@@ -240,12 +248,18 @@ export interface SwarmObjectInputs {
   labels: Readonly<Record<string, string>>;
 }
 
-/** SHA-256 over a canonical form of the inputs: labels sorted by key, so their order does not matter. */
-export function swarmObjectHash(inputs: SwarmObjectInputs): string {
+/**
+ * HMAC-SHA256, keyed by the stack's object-name key, over a canonical form of the inputs (labels
+ * sorted by key, so their order does not matter). Keyed, so a name reveals nothing about the content:
+ * an unkeyed hash of a human-chosen value (an SMTP password, an SSH passphrase) shown in a PR comment,
+ * `docker secret ls` or a socket proxy would confirm a guess of it. The key is the stack's
+ * `swarm-object-name-key` (infra/program.ts): stable in the state, so unchanged inputs keep their name.
+ */
+export function swarmObjectHash(inputs: SwarmObjectInputs, key: string): string {
   const labels = Object.keys(inputs.labels)
     .sort()
     .map((k) => [k, inputs.labels[k]]);
-  return createHash("sha256").update(JSON.stringify({ data: inputs.data, labels })).digest("hex");
+  return createHmac("sha256", key).update(JSON.stringify({ data: inputs.data, labels })).digest("hex");
 }
 
 /**
@@ -253,8 +267,8 @@ export function swarmObjectHash(inputs: SwarmObjectInputs): string {
  * that forces its replacement (content and labels), so a changed object gets a new name (the old one
  * stays while services still use it) and an unchanged one keeps its name.
  */
-export function contentName(prefix: string, purpose: string, inputs: SwarmObjectInputs): string {
-  return `${prefix}_${purpose}_${swarmObjectHash(inputs).slice(0, 12)}`;
+export function contentName(prefix: string, purpose: string, inputs: SwarmObjectInputs, key: string): string {
+  return `${prefix}_${purpose}_${swarmObjectHash(inputs, key).slice(0, 12)}`;
 }
 
 /** Names reserved for the platform: never tenant names. */

@@ -6,11 +6,13 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as docker from "@pulumi/docker";
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { MonitoringStack } from "../stacks/monitoring";
 import { BackupStack } from "../stacks/backup";
 import { ProxyStack } from "../stacks/proxy";
 import { KestraShared } from "../stacks/kestra-shared";
 import { StorageStack } from "../stacks/storage";
+import { setObjectNameKey } from "../stacks/swarm";
 import { TenantStack } from "../stacks/tenant";
 import type { FleetInputs } from "./inputs";
 import { edgeOf } from "./config/schema";
@@ -41,14 +43,23 @@ export interface TenantOutputs {
 export function defineFleet(inputs: FleetInputs, flowTemplate: string = readFlowTemplate(), declareTenants?: (declare: (tenant: Tenant) => void) => void) {
   const { settings, secrets, stack } = inputs;
 
+  // The key of every hashed Swarm secret and config name (infra/naming.ts swarmObjectHash): random,
+  // kept in the state (encrypted), so names change with content but reveal nothing about it, and
+  // stay the same from run to run. Protected: a new key renames (and rolls) every object once.
+  const objectNameKey = new random.RandomBytes("swarm-object-name-key", { length: 32 }, { protect: true });
+  setObjectNameKey(objectNameKey.hex);
+
   // Providers: the Swarm manager for services, networks, secrets and configs; one per node that
-  // holds a local volume (a volume is created on the node the provider talks to).
-  const manager = new docker.Provider("swarm-manager", { host: settings.swarm.dockerHost });
+  // holds a local volume (a volume is created on the node the provider talks to). No daemon check at
+  // configure: a preview (no refresh) asks nothing of Docker, so the pull-request preview runs without
+  // the Swarm SSH key (README, CI); `up` and a refresh reach the daemon on their first call.
+  const dockerProvider = (name: string, host: string) => new docker.Provider(name, { host, disableDockerDaemonCheck: true });
+  const manager = dockerProvider("swarm-manager", settings.swarm.dockerHost);
   const nodeProviders = new Map<string, docker.Provider>();
   const nodeProvider = (node: string) => {
     let p = nodeProviders.get(node);
     if (!p) {
-      p = new docker.Provider(`swarm-node-${node}`, { host: settings.swarm.nodes[node] });
+      p = dockerProvider(`swarm-node-${node}`, settings.swarm.nodes[node]);
       nodeProviders.set(node, p);
     }
     return p;
@@ -66,6 +77,8 @@ export function defineFleet(inputs: FleetInputs, flowTemplate: string = readFlow
         dataNode: nodeProvider(settings.monitoring.node ?? settings.swarm.dataNode),
         alertReceiverSecret: secrets.alertReceiverSecret ? pulumi.secret(secrets.alertReceiverSecret) : undefined,
         cloudflare: cf,
+        // Every tenant whose Kestra is declared (stacks/tenant.ts: all but offboarded ones).
+        scrapeTenants: inputs.tenants.filter((t) => t.status !== "offboarded").map((t) => t.name),
       })
     : undefined;
 
@@ -128,7 +141,7 @@ export function defineFleet(inputs: FleetInputs, flowTemplate: string = readFlow
       kestraEntrypoint: kestraShared.entrypoint,
       gitCredential: inputs.gitCredentials[tenant.name],
       managedPostgres: tenant.postgres.mode === "managed" ? managed : undefined,
-      monitoring: monitoring ? { networkId: monitoring.network.id, scrapePassword: monitoring.scrapePassword, managementNetrc: monitoring.managementNetrc, probePolicyId: monitoring.probePolicy?.id } : undefined,
+      monitoring: monitoring ? { networkId: monitoring.network.id, scrapePassword: monitoring.scrapePasswordFor(tenant.name), probePolicyId: monitoring.probePolicy?.id } : undefined,
       backup,
     });
     const out: TenantOutputs = {

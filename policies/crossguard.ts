@@ -110,6 +110,17 @@ export const CAPACITY_CONFIG_SCHEMA: PolicyConfigSchema = {
   },
 };
 
+/** Policy config of kestra-image-origin: the repositories of the stack's `images.kestra`. */
+export interface KestraImageConfig {
+  kestraRepositories?: string[];
+}
+
+export const KESTRA_IMAGE_CONFIG_SCHEMA: PolicyConfigSchema = {
+  properties: {
+    kestraRepositories: { type: "array", items: { type: "string" }, description: "Repositories a Kestra service may run: the repository of images.kestra (default kestra/kestra)" },
+  },
+};
+
 /** Rules that read the capacity config. */
 export const CAPACITY_RULES: readonly string[] = ["capacity", "capacity-headroom", "limits-fit-nodes", "limits-placement"];
 
@@ -135,15 +146,21 @@ export function toPolicy(rule: Rule): ResourceValidationPolicy | StackValidation
     };
   }
   const usesCapacity = CAPACITY_RULES.includes(rule.name);
+  const usesKestraImage = rule.name === "kestra-image-origin";
+  const context = (args: StackValidationArgs): RuleContext => {
+    if (usesCapacity) return contextFromConfig(args.getConfig<CapacityConfig>());
+    if (usesKestraImage) return { kestraRepositories: args.getConfig<KestraImageConfig>()?.kestraRepositories };
+    return {};
+  };
   return {
     ...base,
-    ...(usesCapacity ? { configSchema: CAPACITY_CONFIG_SCHEMA } : {}),
+    ...(usesCapacity ? { configSchema: CAPACITY_CONFIG_SCHEMA } : usesKestraImage ? { configSchema: KESTRA_IMAGE_CONFIG_SCHEMA } : {}),
     validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) =>
       withEvaluationCache(() =>
         rule.check(
           args.resources.map(fromStackResource),
           (m, urn) => reportViolation(m, urn),
-          usesCapacity ? contextFromConfig(args.getConfig<CapacityConfig>()) : {},
+          context(args),
         ),
       ),
   };

@@ -34,6 +34,8 @@ export interface Violation {
 export interface RuleContext {
   /** The Swarm's nodes (stack config `capacity`): the capacity rules check nothing without it. */
   capacity?: CapacityContext;
+  /** Repositories a Kestra service may run (the stack's `images.kestra`); Kestra's own when absent. */
+  kestraRepositories?: readonly string[];
 }
 
 export interface ResourceRule {

@@ -27,6 +27,8 @@ import {
   LABEL_ROLE,
   MONITORING_DOCKER_API_NETWORK,
   MONITORING_EGRESS_NETWORK,
+  MONITORING_PROBE_EGRESS_NETWORK,
+  MONITORING_PROBE_NETWORK,
   MONITORING_NETWORK,
   MONITORING_NODES_NETWORK,
   MONITORING_SOCKET_PROXY_SERVICE,
@@ -58,7 +60,6 @@ import {
   BLACKBOX_CONFIG_FILE,
   renderBlackboxConfig,
   renderLabBlackboxConfig,
-  managementNetrc,
   monitoringSocketProxyArgs,
   PROMETHEUS_CONFIG_FILE,
   PROMETHEUS_DATA_DIR,
@@ -66,7 +67,7 @@ import {
   renderAlertmanagerConfig,
   renderAlertRules,
   renderPrometheusConfig,
-  SCRAPE_PASSWORD_FILE,
+  tenantScrapePassword,
   TRAEFIK_METRICS_PASSWORD_FILE,
 } from "../infra/render/monitoring";
 import { proxyMetricsGateway, proxyMetricsNetworkName } from "../infra/render/metrics-network";
@@ -83,6 +84,8 @@ export interface MonitoringStackArgs {
   alertReceiverSecret?: pulumi.Input<string>;
   /** Cloudflare's provider: Grafana's DNS record and Access application, the external probe's token. Absent in a lab stack without Cloudflare. */
   cloudflare?: cloudflare.Provider;
+  /** Tenants whose Kestra is declared (status not offboarded): each gets a scrape job with its own credential. */
+  scrapeTenants: readonly string[];
 }
 
 /** The platform admins alone (no tenant identity): Access includes for Grafana. */
@@ -103,12 +106,10 @@ export class MonitoringStack extends pulumi.ComponentResource {
   readonly proxyMetricsNetwork: docker.Network;
   /** Its Docker name, which follows its subnet. */
   readonly proxyMetricsNetworkName: string;
-  /** The stack-wide scrape credential's password (a secret), for every tenant's Kestra config. */
-  readonly scrapePassword: pulumi.Output<string>;
+  /** The key every tenant's scrape password derives from (a secret; Prometheus and tenants never get it). */
+  private readonly scrapeKey: pulumi.Output<string>;
   /** The password of Traefik's metrics router (a secret): the proxy turns it into its basic-auth users file. */
   readonly traefikMetricsPassword: pulumi.Output<string>;
-  /** The netrc file (Swarm secret) Kestra's health check authenticates with; one for every tenant. */
-  readonly managementNetrc: docker.Secret;
   readonly prometheus: docker.Service;
   readonly alertmanager: docker.Service;
   readonly grafana: docker.Service;
@@ -139,6 +140,10 @@ export class MonitoringStack extends pulumi.ComponentResource {
     const dockerApi = network("monitoring-docker-api-network", MONITORING_DOCKER_API_NETWORK, true);
     const nodes = network("monitoring-nodes-network", MONITORING_NODES_NETWORK, true);
     const egress = network("monitoring-egress-network", MONITORING_EGRESS_NETWORK, false);
+    // The blackbox exporter's /probe sends the Access service token to any target it is given and has
+    // no authentication: only Prometheus may reach it (README, Security).
+    const probe = network("monitoring-probe-network", MONITORING_PROBE_NETWORK, true);
+    const probeEgress = network("monitoring-probe-egress-network", MONITORING_PROBE_EGRESS_NETWORK, false);
     // A fixed subnet (Traefik's metrics router admits this range only). The provider
     // (kreuzwerker/terraform-provider-docker, internal/provider/resource_docker_network.go, same schema
     // from v3.6 to v4.5) declares `ipam_config` a Computed, ForceNew set of {subnet, ip_range, gateway,
@@ -195,16 +200,11 @@ export class MonitoringStack extends pulumi.ComponentResource {
         { ...on, dependsOn },
       );
 
-    // --- Credentials: one scrape credential for the whole stack (README "Monitoring": why) --------
+    // --- Credentials: one scrape credential per tenant, derived from a stack key (README "Monitoring") ---
+    // The RandomPassword keeps its URN: it is the key now, no longer a password every tenant holds.
     const scrape = new random.RandomPassword("monitoring-scrape-password", { length: 32, special: false }, { parent: this });
-    this.scrapePassword = pulumi.secret(scrape.result);
+    this.scrapeKey = pulumi.secret(scrape.result);
     const objectLabels = { [LABEL_ROLE]: "monitoring" };
-    const scrapeSecret = hashedSecret("monitoring-scrape-password-secret", { prefix: MONITORING_STACK, purpose: "scrape_password", content: scrape.result, labels: objectLabels }, on);
-    this.managementNetrc = hashedSecret(
-      "monitoring-management-netrc",
-      { prefix: MONITORING_STACK, purpose: "management_netrc", content: scrape.result.apply(managementNetrc), labels: objectLabels },
-      on,
-    );
 
     // Traefik's metrics: a credential of their own, known to Prometheus and (hashed) to Traefik only.
     const traefikMetrics = new random.RandomPassword("monitoring-traefik-metrics-password", { length: 32, special: false }, { parent: this });
@@ -232,7 +232,21 @@ export class MonitoringStack extends pulumi.ComponentResource {
     const node = mon.node ?? settings.swarm.dataNode;
     const stateful = { parent: this, provider: args.dataNode, protect: true, retainOnDelete: true };
     const promVolume = new docker.Volume("monitoring-prometheus-volume", { name: PROMETHEUS_VOLUME, driver: "local", labels: labelList({ [LABEL_ROLE]: "prometheus" }) }, stateful);
-    const promConfig = hashedConfig("monitoring-prometheus-config", { prefix: MONITORING_STACK, purpose: "prometheus", content: renderPrometheusConfig(args.stack, this.proxyMetricsNetworkName), labels: objectLabels }, on);
+    // A secret: it holds every tenant's scrape credential. Onboarding a tenant changes it (and so
+    // restarts Prometheus): Prometheus presents one credential per job, so each tenant has jobs of its own.
+    const scrapeTenants = [...new Set(args.scrapeTenants)].sort();
+    const promConfig = hashedSecret(
+      "monitoring-prometheus-config",
+      {
+        prefix: MONITORING_STACK,
+        purpose: "prometheus",
+        content: scrape.result.apply((key) =>
+          renderPrometheusConfig({ stack: args.stack, hostPattern: settings.hostPattern, proxyMetricsNetwork: this.proxyMetricsNetworkName, scrape: scrapeTenants.map((tenant) => ({ tenant, password: tenantScrapePassword(key, tenant) })) }),
+        ),
+        labels: objectLabels,
+      },
+      on,
+    );
     const rules = hashedConfig("monitoring-alert-rules", { prefix: MONITORING_STACK, purpose: "rules", content: renderAlertRules(), labels: objectLabels }, on);
     this.prometheus = service(
       "monitoring-prometheus",
@@ -249,11 +263,10 @@ export class MonitoringStack extends pulumi.ComponentResource {
             "--web.listen-address=:9090",
           ],
           configs: [
-            { configId: promConfig.id, configName: promConfig.name, fileName: PROMETHEUS_CONFIG_FILE, fileMode: 0o444 },
             { configId: rules.id, configName: rules.name, fileName: PROMETHEUS_RULES_FILE, fileMode: 0o444 },
           ],
           secrets: [
-            secretMount(scrapeSecret, SCRAPE_PASSWORD_FILE.replace("/run/secrets/", "")),
+            secretMount(promConfig, PROMETHEUS_CONFIG_FILE.replace("/run/secrets/", "")),
             secretMount(traefikMetricsSecret, TRAEFIK_METRICS_PASSWORD_FILE.replace("/run/secrets/", "")),
           ],
           mounts: [{ type: "volume", source: PROMETHEUS_VOLUME, target: PROMETHEUS_DATA_DIR }],
@@ -261,7 +274,7 @@ export class MonitoringStack extends pulumi.ComponentResource {
           // Prometheus flushes its head block on shutdown.
           stopGracePeriod: "2m",
         },
-        networks: [this.network.id, dockerApi.id, nodes.id, this.proxyMetricsNetwork.id],
+        networks: [this.network.id, dockerApi.id, nodes.id, this.proxyMetricsNetwork.id, probe.id],
         // The volume is local to this node.
         placement: [`node.hostname == ${node}`],
         // One TSDB, one process.
@@ -450,11 +463,17 @@ export class MonitoringStack extends pulumi.ComponentResource {
         readOnly: true,
         healthcheck: wget(`http://127.0.0.1:${BLACKBOX_PORT}/-/healthy`),
       },
-      // Prometheus asks on the monitoring network; the probe goes out on the egress network.
-      networks: [this.network.id, egress.id],
+      // Prometheus asks on net_monitoring_probe (its and the exporter's alone); the probe goes out on
+      // the exporter's own egress network. No other service can reach /probe.
+      networks: [probe.id, probeEgress.id],
       order: "start-first",
     });
 
     this.registerOutputs({ prometheus: this.prometheus.name, alertmanager: this.alertmanager.name, network: MONITORING_NETWORK, proxyMetricsNetwork: this.proxyMetricsNetworkName, grafanaUrl: this.grafanaUrl });
+  }
+
+  /** A tenant's own scrape password (a secret): its Kestra requires it, Prometheus presents it to that tenant only. */
+  scrapePasswordFor(tenant: string): pulumi.Output<string> {
+    return pulumi.secret(this.scrapeKey.apply((key) => tenantScrapePassword(key, tenant)));
   }
 }

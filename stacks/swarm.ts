@@ -23,9 +23,20 @@ export interface HashedArgs {
   labels: Labels;
 }
 
-/** `<prefix>_<purpose>_<12 hex of the SHA-256 of content and labels>`: every ForceNew input is in the name. */
+/**
+ * The stack's object-name key (infra/program.ts sets it before declaring anything): the HMAC key of
+ * every hashed name. One program declares one stack, so a module-level value is enough.
+ */
+let objectNameKey: pulumi.Output<string> | undefined;
+
+export function setObjectNameKey(key: pulumi.Output<string>): void {
+  objectNameKey = key;
+}
+
+/** `<prefix>_<purpose>_<12 hex of the keyed HMAC of content and labels>`: every ForceNew input is in the name. */
 function hashedName(args: HashedArgs, content: pulumi.Output<string>): pulumi.Output<string> {
-  return content.apply((c) => contentName(args.prefix, args.purpose, { data: c, labels: args.labels }));
+  if (!objectNameKey) throw new Error(`${args.prefix}_${args.purpose}: no object-name key (setObjectNameKey) before declaring a hashed Swarm object`);
+  return pulumi.all([content, objectNameKey]).apply(([c, key]) => contentName(args.prefix, args.purpose, { data: c, labels: args.labels }, key));
 }
 
 /** A Swarm secret whose data is a Pulumi secret and whose name is hashed from its data and labels. */
@@ -34,7 +45,7 @@ export function hashedSecret(logicalName: string, args: HashedArgs, opts: pulumi
   return new docker.Secret(
     logicalName,
     {
-      // The hash of a secret is not a secret: keep the name readable in plans and `docker secret ls`.
+      // A keyed hash reveals nothing of the secret: keep the name readable in plans and `docker secret ls`.
       name: pulumi.unsecret(hashedName(args, content)),
       data: content.apply(base64),
       labels: labelList(args.labels),
@@ -49,7 +60,8 @@ export function hashedConfig(logicalName: string, args: HashedArgs, opts: pulumi
   return new docker.ServiceConfig(
     logicalName,
     {
-      name: hashedName(args, content),
+      // The key is a secret; the keyed hash of it is not.
+      name: pulumi.unsecret(hashedName(args, content)),
       data: content.apply(base64),
       labels: labelList(args.labels),
     },

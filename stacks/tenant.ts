@@ -27,7 +27,7 @@ import { TenantGateway } from "./tenant-gateway";
 import { TenantBackup } from "./tenant-backup";
 import type { StorageBackend } from "./storage";
 import { endpointSpec, hashedConfig, hashedSecret, LOG_DRIVER, networkOptions, RESTART_POLICY, secretMount } from "./swarm";
-import { kestraHealthcheck, MANAGEMENT_NETRC_FILE, SCRAPE_USER } from "../infra/render/monitoring";
+import { kestraHealthcheck, MANAGEMENT_NETRC_FILE, managementNetrc, SCRAPE_USER } from "../infra/render/monitoring";
 
 export const KESTRA_CONFIG_FILE = "kestra_application.yml";
 export const KESTRA_CONFIG_PATH = `/run/secrets/${KESTRA_CONFIG_FILE}`;
@@ -59,9 +59,8 @@ export interface TenantStackArgs {
 
 export interface TenantMonitoring {
   networkId: pulumi.Input<string>;
+  /** This tenant's own scrape password (no other tenant's management port accepts it). */
   scrapePassword: pulumi.Output<string>;
-  /** The stack's netrc secret for the health check (shared by every tenant: see README "Monitoring"). */
-  managementNetrc: docker.Secret;
   /** The external probe's Access policy, added to the tenant's Access application (absent without Cloudflare). */
   probePolicyId?: pulumi.Input<string>;
 }
@@ -261,6 +260,10 @@ export class TenantStack extends pulumi.ComponentResource {
         ),
       );
     const configSecret = hashedSecret(`${t}-kestra-config`, { prefix: n.secretPrefix, purpose: "config", content: kestraConfig, labels: objectLabels }, on);
+    // The health check's netrc: this tenant's own scrape credential.
+    const netrc = mon
+      ? hashedSecret(`${t}-management-netrc`, { prefix: n.secretPrefix, purpose: "netrc", content: mon.scrapePassword.apply(managementNetrc), labels: objectLabels }, on)
+      : undefined;
     const entrypoint = args.kestraEntrypoint;
 
     // --- Git sync: flow file, ENV_GIT_SYNC_* and credential files -----------------------
@@ -314,7 +317,7 @@ export class TenantStack extends pulumi.ComponentResource {
               env: { JAVA_OPTS: javaOpts(spec.res), ...(spec.env ?? {}) },
               secrets: [
                 secretMount(configSecret, KESTRA_CONFIG_FILE),
-                ...(mon ? [secretMount(mon.managementNetrc, MANAGEMENT_NETRC_FILE.replace("/run/secrets/", ""))] : []),
+                ...(netrc ? [secretMount(netrc, MANAGEMENT_NETRC_FILE.replace("/run/secrets/", ""))] : []),
                 ...(spec.extraSecrets ?? []),
               ],
               configs: [

@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { debianMirror } from "./debian-mirror";
 
 function has(bin: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" }).status === 0;
@@ -25,12 +26,11 @@ export function requireTool(bin: string, pkg: string): string {
 export interface PinnedDeb {
   /** The binary's path inside the package, e.g. `usr/bin/amtool`. */
   bin: string;
-  /** Pool path under http://deb.debian.org/debian/, e.g. `pool/main/p/…/x_1.0_amd64.deb`. */
+  /** Pool path under the Debian mirror (this machine's apt sources: tests/debian-mirror.ts), e.g. `pool/main/p/…/x_1.0_amd64.deb`. */
   pool: string;
   sha256: string;
 }
 
-const DEB_MIRROR = "http://deb.debian.org/debian/";
 const DEB_CACHE = path.join(__dirname, "..", "node_modules", ".cache", "kestra-fleet-debs");
 
 /**
@@ -44,11 +44,13 @@ export function requirePinnedDeb(deb: PinnedDeb): string {
   const bin = path.join(dir, deb.bin);
   if (fs.existsSync(bin)) return bin;
   const file = path.join(DEB_CACHE, path.basename(deb.pool));
-  const manual = `curl -fsSo ${file} ${DEB_MIRROR}${deb.pool} && echo '${deb.sha256}  ${file}' | sha256sum -c && dpkg-deb -x ${file} ${dir}`;
+  // The mirror apt uses here; none configured is an error saying so (never a host written in the code).
+  const url = `${debianMirror()}/${deb.pool}`;
+  const manual = `curl -fsSo ${file} ${url} && echo '${deb.sha256}  ${file}' | sha256sum -c && dpkg-deb -x ${file} ${dir}`;
   try {
     requireTool("curl", "curl");
     fs.mkdirSync(DEB_CACHE, { recursive: true });
-    execFileSync("curl", ["-fsS", "--retry", "3", "-m", "300", "-o", file, `${DEB_MIRROR}${deb.pool}`], { stdio: "ignore" });
+    execFileSync("curl", ["-fsS", "--retry", "3", "-m", "300", "-o", file, url], { stdio: "ignore" });
     const sum = createHash("sha256").update(fs.readFileSync(file)).digest("hex");
     if (sum !== deb.sha256) throw new Error(`${file}: SHA-256 ${sum}, expected ${deb.sha256}`);
     const tmp = `${dir}.tmp-${process.pid}`;

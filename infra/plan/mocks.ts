@@ -33,6 +33,11 @@ function h(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
+/** The bytes a mocked RandomBytes of that URN returns (tests recompute keyed names with them). */
+export function mockRandomBytes(urn: string, length: number): Buffer {
+  return Buffer.from(h(urn), "hex").subarray(0, length);
+}
+
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 /** A password-shaped deterministic string: upper, lower and digit guaranteed. */
@@ -49,7 +54,7 @@ function computedOutputs(type: string, urn: string, inputs: Record<string, any>)
     case "random:index/randomPassword:RandomPassword":
       return { result: mockPassword(urn, Number(inputs.length ?? 16)) };
     case "random:index/randomBytes:RandomBytes": {
-      const bytes = Buffer.from(h(urn), "hex").subarray(0, Number(inputs.length ?? 32));
+      const bytes = mockRandomBytes(urn, Number(inputs.length ?? 32));
       return { base64: bytes.toString("base64"), hex: bytes.toString("hex") };
     }
     case "minio:index/iamUser:IamUser":

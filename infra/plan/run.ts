@@ -11,6 +11,7 @@ import type { PolicyResource, Violation } from "../../policies/model";
 import { configFromStackFile } from "../config/load";
 import type { Diagnostic } from "../diagnostics";
 import { loadInputs, type FleetInputs } from "../inputs";
+import { imageParts } from "../images";
 import { defineFleet } from "../program";
 import { stacksIn } from "../tenants/load";
 import { cheapSdkStackTraces } from "../stack-traces";
@@ -109,7 +110,8 @@ export async function runPlan(opts: PlanOptions): Promise<PlanResult> {
   const resources = regs.map((r) => toPlanResource(r, !!opts.showSecrets));
   const policyResources = regs.map(toPolicyResource);
   const capacity = inputs.settings.capacity ? capacityContext(inputs.settings.capacity) : undefined;
-  const violations = evaluate(policyResources, { capacity });
+  const kestraRepository = imageParts(inputs.settings.images.kestra)?.repo;
+  const violations = evaluate(policyResources, { capacity, kestraRepositories: kestraRepository ? [kestraRepository] : undefined });
   return {
     ok: true,
     plan: {

@@ -4,10 +4,13 @@
  * - Prometheus finds its targets with Docker Swarm service discovery through a read-only socket proxy
  *   of its own, and relabels them by the fleet's service labels (kestra-fleet.tenant, kestra-fleet.role).
  * - A tenant's Kestra is scraped through the tenant's gateway (socat on the tenant's private network
- *   and the monitoring network: stacks/tenant-gateway.ts), with the stack's scrape credential (basic
- *   auth, file only).
+ *   and the monitoring network: stacks/tenant-gateway.ts), with that tenant's own scrape credential
+ *   (basic auth): one job per tenant and component, so the configuration lists the tenants (and is a
+ *   Swarm secret: it holds their credentials). It is the one shared file onboarding changes (README,
+ *   "Adding a tenant": why).
  * - Alert rules and Alertmanager's routing.
  */
+import { createHmac } from "crypto";
 import { stringify } from "yaml";
 import type { Settings } from "../config/schema";
 import {
@@ -24,6 +27,7 @@ import {
   MONITORING_PROXY_NETWORK,
   MONITORING_NODES_NETWORK,
   MONITORING_SOCKET_PROXY_SERVICE,
+  tenantHost,
   NODE_EXPORTER_PORT,
   PUBLIC_NETWORK,
   PROMETHEUS_PORT,
@@ -47,16 +51,26 @@ export const BACKUP_JOB = "backup";
 /** The scrape job of the bucket mirror (a platform service on the monitoring network). */
 export const MIRROR_JOB = "backup-mirror";
 
-export const PROMETHEUS_CONFIG_FILE = "/etc/prometheus/prometheus.yml";
+/** A Swarm secret (it holds every tenant's scrape credential). */
+export const PROMETHEUS_CONFIG_FILE = "/run/secrets/prometheus.yml";
 export const PROMETHEUS_RULES_FILE = "/etc/prometheus/rules/kestra-fleet.yml";
 export const PROMETHEUS_DATA_DIR = "/prometheus";
 export const ALERTMANAGER_CONFIG_FILE = "/etc/alertmanager/alertmanager.yml";
 export const ALERTMANAGER_DATA_DIR = "/alertmanager";
 
-/** The user of the stack-wide scrape credential on every tenant's management port. */
+/** The user of the scrape credential on every tenant's management port (the password is the tenant's own). */
 export const SCRAPE_USER = "prometheus";
-/** Prometheus reads the scrape password from this secret file (basic_auth.password_file). */
-export const SCRAPE_PASSWORD_FILE = "/run/secrets/kestra_scrape_password";
+
+/**
+ * A tenant's own scrape password: HMAC-SHA256 of the tenant's name keyed by the monitoring stack's
+ * scrape key (base64url, 43 characters). Tenant A's Kestra holds A's password only, which B's
+ * management port refuses; Prometheus holds every tenant's, never the key. Deterministic: the same
+ * key and tenant give the same password (no churn), and no resource per tenant is needed.
+ */
+export function tenantScrapePassword(key: string, tenant: string): string {
+  if (!key) throw new Error("the scrape key is empty");
+  return createHmac("sha256", key).update(`kestra-fleet scrape credential\0${tenant}`).digest("base64url");
+}
 /** Prometheus reads the password of Traefik's metrics router (basic auth) from this secret file. */
 export const TRAEFIK_METRICS_PASSWORD_FILE = "/run/secrets/traefik_metrics_password";
 /** Kestra's health check reads the same credential from this netrc secret file (curl --netrc-file). */
@@ -120,27 +134,44 @@ export const KESTRA_STOPPED_STATUSES = "suspended|offboarded";
 /** The tenant's lifecycle status from its gateway's service label, as the target label `status`. */
 const statusRelabel = { source_labels: [serviceLabelMeta(LABEL_STATUS)], target_label: "status" };
 
+/** A tenant's scrape credential, for Prometheus's per-tenant jobs. */
+export interface TenantScrape {
+  tenant: string;
+  password: string;
+}
+
+const KESTRA_COMPONENTS = [
+  { component: "backend", port: RELAY_BACKEND_PORT },
+  { component: "web", port: RELAY_WEB_PORT },
+] as const;
+
 /**
- * A tenant's Kestra component behind its gateway: `backend` (8081 of the gateway) or `web` (8082). Every
- * gateway on the monitoring network forwards these ports (with monitoring on, every tenant's gateway is
- * there); swarmJob keeps only its address on that network. A suspended or offboarded tenant (the
- * gateway's `kestra-fleet.status` label) has no Kestra to scrape: its targets are dropped, so neither
- * KestraBackendDown nor KestraWebDown can page for it. A gateway without the label is still scraped.
+ * A tenant's Kestra component behind its gateway: `backend` (8081 of the gateway) or `web` (8082), one
+ * job per tenant and component, presenting that tenant's credential to that tenant's targets only.
+ * Every such job of a component has the same discovery (one object, so the YAML repeats it as an
+ * alias and Prometheus shares one discoverer between the jobs); the tenant's gateway is kept by its
+ * tenant label. The `job` label is the component's (`kestra-backend`, `kestra-web`), as alert rules and
+ * dashboards expect; the job's own name carries the tenant.
  */
-function kestraJob(component: "backend" | "web", port: number) {
-  return swarmJob(
-    `kestra-${component}`,
-    "gateway",
-    port,
-    { metrics_path: "/prometheus", basic_auth: { username: SCRAPE_USER, password_file: SCRAPE_PASSWORD_FILE } },
-    [
-      { source_labels: [serviceLabelMeta("kestra-fleet.tenant")], target_label: "tenant" },
-      { source_labels: [serviceLabelMeta("kestra-fleet.tenant")], target_label: "instance" },
+function kestraJobs(scrape: readonly TenantScrape[]): Record<string, unknown>[] {
+  return KESTRA_COMPONENTS.flatMap(({ component, port }) => {
+    const shared = swarmJob(`kestra-${component}`, "gateway", port, {}, [
+      { source_labels: [serviceLabelMeta(LABEL_TENANT)], target_label: "tenant" },
+      { source_labels: [serviceLabelMeta(LABEL_TENANT)], target_label: "instance" },
       { source_labels: [serviceLabelMeta(LABEL_STATUS)], regex: KESTRA_STOPPED_STATUSES, action: "drop" },
       statusRelabel,
       { target_label: "component", replacement: component },
-    ],
-  );
+      { target_label: "job", replacement: `kestra-${component}` },
+    ]);
+    const [network, ...rest] = shared.relabel_configs;
+    return scrape.map((s) => ({
+      job_name: `kestra-${component}/${s.tenant}`,
+      metrics_path: "/prometheus",
+      basic_auth: { username: SCRAPE_USER, password: s.password },
+      dockerswarm_sd_configs: shared.dockerswarm_sd_configs,
+      relabel_configs: [network, { source_labels: [serviceLabelMeta(LABEL_TENANT)], regex: s.tenant, action: "keep" }, ...rest],
+    }));
+  });
 }
 
 /**
@@ -195,24 +226,33 @@ export const PROBE_PATH = "/ui/";
 export const BLACKBOX_CONFIG_FILE = "/run/secrets/blackbox.yml";
 
 /**
- * The external probe: one target per tenant web service, discovered like the rest; the URL comes from
- * the service's Traefik router rule (``Host(`<host>`)``), whatever the router's name.
+ * The external probe: one target per tenant web service, discovered like the rest. The URL is built
+ * from the service's tenant label and the stack's host pattern alone (never from a router rule or
+ * any other label): the exporter sends the Access service token to whatever it probes, so it is only
+ * ever asked for a tenant's own host. A tenant label that is not a tenant name is dropped.
  */
-function blackboxJob() {
+/** A tenant name in RE2 (Prometheus anchors it): the schema's pattern less its look-ahead. */
+export const PROBE_TENANT_RE = "[a-z][a-z0-9-]*[a-z0-9]";
+
+export function probeTargetRelabels(hostPattern: string): Record<string, unknown>[] {
+  const tenant = serviceLabelMeta(LABEL_TENANT);
+  return [
+    { source_labels: [tenant], regex: PROBE_TENANT_RE, action: "keep" },
+    { source_labels: [tenant], regex: `(${PROBE_TENANT_RE})`, target_label: "__param_target", replacement: `https://${tenantHost(hostPattern, "${1}")}${PROBE_PATH}` },
+    { source_labels: ["__param_target"], target_label: "instance" },
+    { source_labels: [tenant], target_label: "tenant" },
+    { target_label: "__address__", replacement: `${BLACKBOX_SERVICE}:${BLACKBOX_PORT}` },
+  ];
+}
+
+function blackboxJob(hostPattern: string) {
   return {
     ...swarmJob(
       "blackbox",
       "web",
       BLACKBOX_PORT,
       { metrics_path: "/probe", params: { module: [PROBE_MODULE] }, scrape_interval: "60s", scrape_timeout: "20s" },
-      [
-        { regex: "__meta_dockerswarm_service_label_traefik_http_routers_.+_rule", replacement: "__tmp_router_rule", action: "labelmap" },
-        { source_labels: ["__tmp_router_rule"], regex: "Host\\(`([^`]+)`\\)", target_label: "__param_target", replacement: `https://$1${PROBE_PATH}` },
-        { source_labels: ["__param_target"], regex: ".+", action: "keep" },
-        { source_labels: ["__param_target"], target_label: "instance" },
-        { source_labels: [serviceLabelMeta(LABEL_TENANT)], target_label: "tenant" },
-        { target_label: "__address__", replacement: `${BLACKBOX_SERVICE}:${BLACKBOX_PORT}` },
-      ],
+      probeTargetRelabels(hostPattern),
       // One address per web task: the one on the public network (the only network all web services share).
       PUBLIC_NETWORK,
     ),
@@ -270,8 +310,18 @@ export function renderLabBlackboxConfig(): string {
   );
 }
 
-/** `proxyMetricsNetwork`: the Docker name of Traefik's metrics network (infra/render/metrics-network.ts proxyMetricsNetworkName). */
-export function prometheusConfigObject(stack: string, proxyMetricsNetwork: string = MONITORING_PROXY_NETWORK): Record<string, unknown> {
+/** What Prometheus's configuration is rendered from: stack-level settings only. */
+export interface PrometheusInputs {
+  stack: string;
+  /** `hostPattern` of the stack: the probe's targets are its tenant hosts. */
+  hostPattern: string;
+  /** Every tenant whose Kestra is declared, with its own scrape credential. */
+  scrape: readonly TenantScrape[];
+  /** The Docker name of Traefik's metrics network (infra/render/metrics-network.ts proxyMetricsNetworkName). */
+  proxyMetricsNetwork?: string;
+}
+
+export function prometheusConfigObject({ stack, hostPattern, scrape, proxyMetricsNetwork = MONITORING_PROXY_NETWORK }: PrometheusInputs): Record<string, unknown> {
   return {
     global: { scrape_interval: "30s", scrape_timeout: "10s", evaluation_interval: "30s", external_labels: { fleet_stack: stack } },
     rule_files: [PROMETHEUS_RULES_FILE],
@@ -279,25 +329,30 @@ export function prometheusConfigObject(stack: string, proxyMetricsNetwork: strin
     scrape_configs: [
       { job_name: "prometheus", static_configs: [{ targets: [`127.0.0.1:${PROMETHEUS_PORT}`] }] },
       { job_name: "alertmanager", static_configs: [{ targets: [`${ALERTMANAGER_SERVICE}:${ALERTMANAGER_PORT}`] }] },
-      kestraJob("backend", RELAY_BACKEND_PORT),
-      kestraJob("web", RELAY_WEB_PORT),
+      ...kestraJobs(scrape),
       backupJob(),
       mirrorJob(),
-      // Traefik's metrics router answers only with its own credential (not the tenants' scrape
-      // credential, which every tenant's Kestra holds): infra/render/traefik.ts.
+      // Traefik's metrics router answers only with its own credential (not a tenant's scrape
+      // credential, which that tenant's Kestra holds): infra/render/traefik.ts.
       // Scraped on net_monitoring_proxy (Prometheus's and Traefik's alone), the only range the router admits.
       swarmJob("traefik", "proxy", TRAEFIK_METRICS_PORT, { basic_auth: { username: TRAEFIK_METRICS_USER, password_file: TRAEFIK_METRICS_PASSWORD_FILE } }, [], proxyMetricsNetwork),
       swarmJob("node-exporter", "node-exporter", NODE_EXPORTER_PORT, {}, [{ source_labels: ["__meta_dockerswarm_node_hostname"], target_label: "instance" }]),
       swarmJob("cadvisor", "cadvisor", CADVISOR_PORT, { metric_relabel_configs: CADVISOR_METRIC_RELABEL }, [
         { source_labels: ["__meta_dockerswarm_node_hostname"], target_label: "instance" },
       ], MONITORING_NODES_NETWORK),
-      blackboxJob(),
+      blackboxJob(hostPattern),
     ],
   };
 }
 
-export function renderPrometheusConfig(stack: string, proxyMetricsNetwork: string = MONITORING_PROXY_NETWORK): string {
-  return "# Rendered by kestra-fleet: do not edit.\n" + stringify(prometheusConfigObject(stack, proxyMetricsNetwork), { lineWidth: 0 });
+/** Docker refuses a Swarm secret over 500 KiB (swarmkit's MaxSecretSize). */
+export const SWARM_SECRET_MAX_BYTES = 500 * 1024;
+
+export function renderPrometheusConfig(inputs: PrometheusInputs): string {
+  const text = "# Rendered by kestra-fleet: do not edit. Holds every tenant's scrape credential: a Swarm secret.\n" + stringify(prometheusConfigObject(inputs), { lineWidth: 0 });
+  const size = Buffer.byteLength(text);
+  if (size > SWARM_SECRET_MAX_BYTES) throw new Error(`Prometheus's configuration for ${inputs.scrape.length} tenants is ${size} bytes, over the ${SWARM_SECRET_MAX_BYTES} bytes of a Swarm secret`);
+  return text;
 }
 
 export interface AlertRule {

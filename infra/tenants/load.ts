@@ -13,6 +13,7 @@ import type { Diagnostic } from "../diagnostics";
 import { dotted, issueCount, positionOf, PARSE_OPTIONS, readYamlFile, zodDiagnostics } from "../yaml-source";
 import { escapeForbidden, textProblems } from "../safe-text";
 import { z } from "zod";
+import { kestraImage } from "../config/schema";
 import { TenantSchema, tenantKeysAt, type Tenant } from "./schema";
 
 /**
@@ -43,6 +44,8 @@ export interface TenantView {
   environments?: string[];
   postgresNode?: string;
   postgresMode: "container" | "managed";
+  /** `kestra.image`, when set and well-formed. */
+  kestraImage?: string;
   gitAuth: "none" | "token" | "ssh";
   locate: (fieldPath: (string | number)[]) => { line: number; col: number };
 }
@@ -182,7 +185,7 @@ export function loadTenantFile(
 }
 
 function viewOf(t: Tenant, file: string, locate: TenantView["locate"]): TenantView {
-  return { file, name: t.name, environments: t.environments, postgresNode: t.postgres.node, postgresMode: t.postgres.mode, gitAuth: t.git?.auth ?? "none", locate };
+  return { file, name: t.name, environments: t.environments, postgresNode: t.postgres.node, postgresMode: t.postgres.mode, kestraImage: t.kestra.image, gitAuth: t.git?.auth ?? "none", locate };
 }
 
 /** The fields of a file with schema errors that are well-formed on their own. */
@@ -201,6 +204,7 @@ function rawView(data: Record<string, unknown>, file: string, locate: TenantView
     environments: envs,
     postgresNode: field(TenantSchema.shape.postgres.unwrap().shape.node, pg.node),
     postgresMode: field(TenantSchema.shape.postgres.unwrap().shape.mode, pg.mode) ?? "container",
+    kestraImage: field(kestraImage(), obj(data.kestra).image),
     gitAuth: git ? (field(z.enum(["none", "token", "ssh"]), git.auth) ?? "none") : "none",
     locate,
   };

@@ -63,7 +63,7 @@ const kestra = z.strictObject({
   workers: z.int().min(0).max(20).default(0).describe("Extra dedicated worker replicas"),
   image: kestraImage()
     .optional()
-    .describe("This tenant's Kestra image (exact 1.x tag, e.g. kestra/kestra:v1.3.38): upgrade one tenant before the stack's images.kestra"),
+    .describe("This tenant's Kestra image: another exact 1.x release of the repository of the stack's images.kestra, nothing else (e.g. kestra/kestra:v1.3.38): upgrade one tenant before the stack's images.kestra"),
   placement: placementConstraints()
     .min(1, { message: "must name at least one constraint (omit it to use the stack's)" })
     .optional()

@@ -7,6 +7,7 @@ import { dockerSocketAndBinds } from "./docker-socket-and-binds";
 import { dockerSocketReach } from "./docker-socket-reach";
 import { edgeAccess } from "./edge-access";
 import { fileEnvSecret } from "./file-env-secret";
+import { kestraImageOrigin } from "./kestra-image-origin";
 import { labStack } from "./lab-stack";
 import { networkIsolation } from "./network-isolation";
 import { noForceDestroy } from "./no-force-destroy";
@@ -55,4 +56,5 @@ export const rules: Rule[] = [
   limitsPlacement, // 15d (stack, advisory)
   ownBucketUsers, // added (stack)
   labStack, // added (stack)
+  kestraImageOrigin,
 ];

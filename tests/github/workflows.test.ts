@@ -99,6 +99,80 @@ export function permissionProblems(doc: Workflow, allowed: Record<string, string
 
 const wf = (f: string) => parse(read(path.join(WF_DIR, f))) as Workflow;
 
+/** Environments whose deployments wait for required reviewers (README, CI: set up once). */
+export const REVIEWED_ENVIRONMENTS = ["prod", "preview-prod"];
+
+/** Event names that trigger a workflow. */
+function triggers(doc: Workflow): string[] {
+  if (typeof doc.on === "string") return [doc.on];
+  if (Array.isArray(doc.on)) return doc.on as string[];
+  return Object.keys(doc.on as object);
+}
+
+/** Names of the secrets a job reads (`secrets.NAME` anywhere in it). */
+export function secretsOf(job: Job): string[] {
+  return [...new Set([...JSON.stringify(job).matchAll(/secrets\.([A-Za-z0-9_]+)/g)].map((m) => m[1]))].sort();
+}
+
+/** The environments a job runs in, one per value of its matrix's `stack` (or the one it names). */
+function environmentsByStack(job: Job & { strategy?: { matrix?: { stack?: string[] } } }): Record<string, string | undefined> {
+  const env = typeof job.environment === "object" ? (job.environment as { name?: string }).name : (job.environment as string | undefined);
+  const stacks = job.strategy?.matrix?.stack ?? [String(job.env?.STACK ?? "")];
+  return Object.fromEntries(stacks.map((s) => [s, env?.replace(/\$\{\{\s*matrix\.stack\s*\}\}/g, s)]));
+}
+
+/**
+ * What a pull-request workflow must not do: hand a job secrets without an environment (repository
+ * secrets reach any branch), the Swarm SSH key, state credentials that can write, prod's
+ * credentials outside an environment with required reviewers, or secrets in a job's env (they would
+ * reach `npm ci` and every install script of the lock file).
+ */
+export function pullRequestCredentialProblems(doc: Workflow): string[] {
+  const out: string[] = [];
+  if (Object.values(doc.env ?? {}).some((v) => /secrets\./.test(String(v)))) out.push("workflow env holds secrets");
+  for (const [name, job] of Object.entries(doc.jobs)) {
+    const secrets = secretsOf(job);
+    if (!secrets.length) continue;
+    if (!job.environment) out.push(`job ${name}: secrets without an environment (repository secrets reach any branch)`);
+    for (const s of secrets) {
+      if (/SSH/.test(s)) out.push(`job ${name}: uses the secret ${s} (the Swarm's root key)`);
+      if (/^PULUMI_BACKEND_.*(KEY|SECRET)/.test(s) || (/ACCESS_KEY|SECRET_ACCESS/.test(s) && !/READONLY/.test(s))) out.push(`job ${name}: uses the secret ${s} (state credentials that can write)`);
+    }
+    if (Object.values(job.env ?? {}).some((v) => /secrets\./.test(String(v)))) out.push(`job ${name}: secrets in the job's env reach npm ci and every step`);
+    for (const [stack, env] of Object.entries(environmentsByStack(job))) {
+      if (stack === "prod" && !REVIEWED_ENVIRONMENTS.includes(env ?? "")) out.push(`job ${name}: stack prod previews in environment "${env}", which has no required reviewers`);
+    }
+  }
+  return out;
+}
+
+/** The files the prepare action writes credentials into (`> FILE` in its scripts). */
+export function credentialFilesOfPrepare(actionText: string): string[] {
+  const action = parse(actionText) as { runs: { steps: Step[] } };
+  return action.runs.steps.flatMap((s) => [...(s.run ?? "").matchAll(/>\s*(~\/\S+)/g)].map((m) => m[1]));
+}
+
+/**
+ * Every job handed a secret runs in an environment and ends with an `if: always()` step removing
+ * every credential file: the prepare action's, and Pulumi's login file.
+ */
+export function cleanupProblems(doc: Workflow, prepareFiles: string[]): string[] {
+  const out: string[] = [];
+  for (const [name, job] of Object.entries(doc.jobs)) {
+    if (!secretsOf(job).length) continue;
+    if (!job.environment) out.push(`job ${name}: secrets without an environment`);
+    const last = job.steps.at(-1) as Step & { if?: string };
+    if (last.if !== "always()" || !/\brm\b/.test(last.run ?? "")) {
+      out.push(`job ${name}: its last step does not remove the credential files with if: always()`);
+      continue;
+    }
+    const args = (last.run ?? "").split(/\s+/);
+    const left = [...prepareFiles, "~/.pulumi/credentials.json"].filter((f) => !args.includes(f));
+    if (left.length) out.push(`job ${name}: the final clean-up leaves ${left.join(", ")}`);
+  }
+  return out;
+}
+
 describe("GitHub workflows", () => {
   it("all four exist and actionlint finds nothing", () => {
     for (const f of WORKFLOWS) {
@@ -166,15 +240,56 @@ describe("GitHub workflows", () => {
     }
   });
 
-  it("preview: one run per pull request, the policy pack, a PR comment, SSH from secrets, the guard", () => {
+  it("preview: one run per pull request, the policy pack, a PR comment, no SSH, the guard", () => {
     const p = wf("preview.yml");
     expect(p.concurrency).toEqual({ group: "preview-${{ github.event.pull_request.number }}", "cancel-in-progress": true });
     const steps = p.jobs.preview.steps;
     const action = steps.find((s) => s.uses?.startsWith("pulumi/actions@"))!;
     expect(action.with).toMatchObject({ command: "preview", "comment-on-pr": true, policyPacks: "policies" });
-    expect(steps[1].with).toEqual({ "ssh-private-key": "${{ secrets.SWARM_SSH_PRIVATE_KEY }}", "ssh-known-hosts": "${{ secrets.SWARM_SSH_KNOWN_HOSTS }}" });
-    expect(steps.at(-1)!.run).toContain("npm run -s guard -- preview.json");
-    expect(p.jobs.preview.env?.PULUMI_CONFIG_PASSPHRASE).toBe("${{ secrets.PULUMI_CONFIG_PASSPHRASE }}");
+    expect(steps[1]).toEqual({ uses: "./.github/actions/prepare" });
+    expect(steps.at(-2)!.run).toContain("npm run -s guard -- preview.json");
+    expect(action.env?.PULUMI_CONFIG_PASSPHRASE).toBe("${{ secrets.PULUMI_CONFIG_PASSPHRASE }}");
+  });
+
+  it("a pull request's code gets no credential that can change anything or read prod's secrets unapproved", () => {
+    for (const f of WORKFLOWS) {
+      const doc = wf(f);
+      if (!triggers(doc).includes("pull_request") && !triggers(doc).includes("pull_request_target")) continue;
+      expect(pullRequestCredentialProblems(doc), f).toEqual([]);
+    }
+    // Each property, shown failing on a workflow that breaks it.
+    const bad = wf("preview.yml");
+    bad.jobs.preview.steps[1] = { uses: "./.github/actions/prepare", with: { "ssh-private-key": "${{ secrets.SWARM_SSH_PRIVATE_KEY }}" } };
+    expect(pullRequestCredentialProblems(bad)).toContain("job preview: uses the secret SWARM_SSH_PRIVATE_KEY (the Swarm's root key)");
+    const writer = wf("preview.yml");
+    writer.jobs.preview.steps[2].env!.AWS_SECRET_ACCESS_KEY = "${{ secrets.PULUMI_BACKEND_SECRET_ACCESS_KEY }}";
+    expect(pullRequestCredentialProblems(writer)).toContain("job preview: uses the secret PULUMI_BACKEND_SECRET_ACCESS_KEY (state credentials that can write)");
+    const noEnv = wf("preview.yml");
+    delete noEnv.jobs.preview.environment;
+    expect(pullRequestCredentialProblems(noEnv)).toContain("job preview: secrets without an environment (repository secrets reach any branch)");
+    const unreviewed = wf("preview.yml");
+    unreviewed.jobs.preview.environment = "preview";
+    expect(pullRequestCredentialProblems(unreviewed)).toContain('job preview: stack prod previews in environment "preview", which has no required reviewers');
+    const jobEnv = wf("preview.yml");
+    jobEnv.jobs.preview.env = { ...jobEnv.jobs.preview.env, PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}" };
+    expect(pullRequestCredentialProblems(jobEnv)).toContain("job preview: secrets in the job's env reach npm ci and every step");
+  });
+
+  it("every job handed a secret runs in an environment (no repository secrets) and removes the credential files at its end, always", () => {
+    const written = credentialFilesOfPrepare(read(ACTION));
+    expect(written).toEqual(["~/.ssh/id_deploy", "~/.ssh/known_hosts", "~/.ssh/config"]);
+    for (const f of WORKFLOWS) expect(cleanupProblems(wf(f), written), f).toEqual([]);
+    const ci = wf("ci.yml");
+    for (const job of Object.values(ci.jobs)) expect(secretsOf(job)).toEqual([]);
+    const leaky = wf("deploy.yml");
+    leaky.jobs.prod.steps.pop();
+    expect(cleanupProblems(leaky, written)).toEqual(["job prod: its last step does not remove the credential files with if: always()"]);
+    const partial = wf("drift.yml");
+    partial.jobs.drift.steps.at(-1)!.run = "rm -f ~/.ssh/id_deploy";
+    expect(cleanupProblems(partial, written)).toEqual(["job drift: the final clean-up leaves ~/.ssh/known_hosts, ~/.ssh/config, ~/.pulumi/credentials.json"]);
+    const drift = wf("drift.yml");
+    expect(drift.jobs.drift.environment).toBe("drift-${{ matrix.stack }}");
+    expect(secretsOf(drift.jobs.drift).filter((s) => /^PULUMI_BACKEND_.*KEY/.test(s))).toEqual([]);
   });
 
   it("deploy: staging then prod behind its environment, one run per stack, the guard before every up", () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { createHash } from "crypto";
 import { tenantHost, tenantNames, RESERVED_TENANT_NAMES, contentName } from "../../infra/naming";
 import { TenantSchema } from "../../infra/tenants/schema";
 
@@ -31,7 +32,7 @@ describe("naming", () => {
         expect(s).toMatch(SWARM_NAME);
         expect(s.length).toBeLessThanOrEqual(63);
       }
-      for (const o of [n.privateNetwork, n.pgVolume, contentName(n.secretPrefix, "flow_git_sync", { data: "x", labels: { "kestra-fleet.tenant": name } })]) {
+      for (const o of [n.privateNetwork, n.pgVolume, contentName(n.secretPrefix, "flow_git_sync", { data: "x", labels: { "kestra-fleet.tenant": name } }, "k")]) {
         expect(o).toMatch(SWARM_OBJECT);
       }
       expect(n.bucket).toMatch(S3_BUCKET);
@@ -74,7 +75,7 @@ describe("naming", () => {
 
 describe("contentName: Swarm secrets and configs are named by every input that forces their replacement", () => {
   const base = { data: "kestra:\n  url: https://acme/\n", labels: { "kestra-fleet.tenant": "acme" } };
-  const name = (inputs: { data: string; labels: Record<string, string> }) => contentName("kestra_acme", "config", inputs);
+  const name = (inputs: { data: string; labels: Record<string, string> }, key = "stack-key") => contentName("kestra_acme", "config", inputs, key);
 
   it("same inputs, same name (no churn): label order does not matter", () => {
     expect(name(base)).toBe(name({ data: base.data, labels: { ...base.labels } }));
@@ -90,6 +91,13 @@ describe("contentName: Swarm secrets and configs are named by every input that f
     expect(name({ ...base, labels: { ...base.labels, "kestra-fleet.role": "config" } })).not.toBe(name(base));
     expect(name({ ...base, labels: { "kestra-fleet.tenant": "acme2" } })).not.toBe(name(base));
     expect(name({ ...base, labels: {} })).not.toBe(name(base));
+  });
+
+  it("keyed: another stack's key gives another name, and the name is no plain SHA-256 of the inputs", () => {
+    expect(name(base, "key-1")).not.toBe(name(base, "key-2"));
+    expect(name(base, "key-1")).toBe(name(base, "key-1"));
+    const plain = createHash("sha256").update(JSON.stringify({ data: base.data, labels: [["kestra-fleet.tenant", "acme"]] })).digest("hex");
+    expect(name(base).slice(-12)).not.toBe(plain.slice(0, 12));
   });
 
   it("content and labels cannot be confused with each other (canonical form, not concatenation)", () => {

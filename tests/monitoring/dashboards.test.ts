@@ -8,6 +8,9 @@ import { GRAFANA_DATASOURCE_UID, grafanaDatasources, readDashboards } from "../.
 import { alertRules, METRICS_BY_JOB, metricNames, prometheusConfigObject } from "../../infra/render/monitoring";
 import { parse } from "yaml";
 
+/** The stack-level inputs of Prometheus's configuration. */
+const PROM = { stack: "staging", hostPattern: "{tenant}-kestra.example.com", scrape: [{ tenant: "acme", password: "pw-acme" }, { tenant: "globex", password: "pw-globex" }] };
+
 const dashboards = Object.entries(readDashboards()).map(([file, text]) => ({ file, text, json: JSON.parse(text) as Record<string, any> }));
 const provided = new Set(Object.values(METRICS_BY_JOB).flat());
 
@@ -62,7 +65,10 @@ describe("dashboards", () => {
 
 describe("the metric list", () => {
   it("names jobs of the Prometheus configuration only", () => {
-    const jobs = (prometheusConfigObject("staging").scrape_configs as { job_name: string }[]).map((j) => j.job_name);
+    // A job's label: its name, or what its relabelling sets (a tenant's Kestra jobs: kestra-backend, kestra-web).
+    const jobs = (prometheusConfigObject(PROM).scrape_configs as { job_name: string; relabel_configs?: { target_label?: string; replacement?: string }[] }[]).map(
+      (j) => j.relabel_configs?.find((r) => r.target_label === "job")?.replacement ?? j.job_name,
+    );
     for (const job of Object.keys(METRICS_BY_JOB)) if (job !== "*") expect(jobs).toContain(job);
   });
 

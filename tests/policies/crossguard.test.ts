@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { PolicyResource as CgResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
-import { CAPACITY_CONFIG_SCHEMA, contextFromConfig, fromStackResource, plain, policies } from "../../policies/crossguard";
+import { CAPACITY_CONFIG_SCHEMA, KESTRA_IMAGE_CONFIG_SCHEMA, contextFromConfig, fromStackResource, plain, policies } from "../../policies/crossguard";
 import type { PolicyResource } from "../../policies/model";
 import { rules } from "../../policies/rules";
 import { containerSpec, find, fleet, idOf } from "./fixtures";
@@ -91,12 +91,13 @@ function validateStack(policy: string, args: StackValidationArgs): { message: st
 }
 
 describe("CrossGuard adapter", () => {
-  it("exposes every rule in order, with its level; only the capacity rules take config", () => {
+  it("exposes every rule in order, with its level; only the capacity rules and kestra-image-origin take config", () => {
     expect(policies.map((p) => p.name)).toEqual(rules.map((r) => r.name));
     expect(policies.map((p) => p.enforcementLevel)).toEqual(rules.map((r) => r.level));
     for (const p of policies) expect("validateStack" in p).toBe(rules.find((r) => r.name === p.name)!.kind === "stack");
-    expect(policies.filter((p) => p.configSchema).map((p) => p.name)).toEqual(["capacity", "capacity-headroom", "limits-fit-nodes", "limits-placement"]);
+    expect(policies.filter((p) => p.configSchema).map((p) => p.name)).toEqual(["capacity", "capacity-headroom", "limits-fit-nodes", "limits-placement", "kestra-image-origin"]);
     expect(byName("capacity").configSchema).toEqual(CAPACITY_CONFIG_SCHEMA);
+    expect(byName("kestra-image-origin").configSchema).toEqual(KESTRA_IMAGE_CONFIG_SCHEMA);
   });
 
   it("stateful-protected reads protect (CrossGuard shows no retainOnDelete)", () => {

@@ -67,6 +67,7 @@ describe("baseline", () => {
       "storage-policy-scope", "edge-access", "network-isolation", "stack-integrity", "capacity", "file-env-secret",
       "cloudflare-limits", "swarm-objects-roll", "proxy-hardening", "runtime-tuning", "tenant-network-separation",
       "docker-socket-reach", "backup-policy-scope", "capacity-headroom", "limits-fit-nodes", "limits-placement", "own-bucket-users", "lab-stack",
+      "kestra-image-origin",
     ]);
     expect(new Set(rules.map((r) => r.name)).size).toBe(rules.length);
     expect(rules.filter((r) => r.level === "advisory").map((r) => r.name)).toEqual(["cloudflare-limits", "runtime-tuning", "capacity-headroom", "limits-placement"]);

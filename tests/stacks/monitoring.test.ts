@@ -3,6 +3,7 @@
  * changes when a tenant is added, Prometheus on no network with a Kestra service, stateful volumes
  * protected, credentials only in secret files; off, it leaves no trace.
  */
+import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Plan } from "../../infra/plan/run";
 import { tenantOf } from "../../infra/plan/report";
@@ -12,9 +13,12 @@ const spec = (r: { inputs: any }) => r.inputs.taskSpec;
 const netIds = (s: { inputs: any }) => (spec(s).networksAdvanceds as { id: string }[]).map((n) => n.id as string | null);
 let two: Plan;
 let three: Plan;
+let shown: Plan;
 beforeAll(async () => {
   two = await planOk({ stack: "staging", tenantsDir: tenantsDir({ "acme.yaml": tenantYaml("acme"), "globex.yaml": tenantYaml("globex") }) });
   three = await planOk({ stack: "staging", tenantsDir: tenantsDir({ "acme.yaml": tenantYaml("acme"), "globex.yaml": tenantYaml("globex"), "hooli.yaml": tenantYaml("hooli") }) });
+  // The same fleet with its secrets shown (mocked values): Prometheus's configuration and the Kestra configs are secrets.
+  shown = await planOk({ stack: "staging", tenantsDir: tenantsDir({ "acme.yaml": tenantYaml("acme"), "globex.yaml": tenantYaml("globex"), "hooli.yaml": tenantYaml("hooli") }), showSecrets: true });
 });
 
 describe("MonitoringStack", () => {
@@ -29,18 +33,53 @@ describe("MonitoringStack", () => {
       expect(byName(three, v).options).toMatchObject({ protect: true, retainOnDelete: true });
       expect(byName(three, v).provider).toMatch(/swarm-node-swarm-node-2$/);
     }
-    expect(c.secrets.map((s: any) => s.fileName)).toEqual(["/run/secrets/kestra_scrape_password", "/run/secrets/traefik_metrics_password"]);
+    // Its configuration is a secret (every tenant's scrape credential); no stack-wide scrape password any more.
+    expect(c.secrets.map((s: any) => s.fileName)).toEqual(["/run/secrets/prometheus.yml", "/run/secrets/traefik_metrics_password"]);
+    expect(c.args).toContain("--config.file=/run/secrets/prometheus.yml");
     expect(c.env).toBeUndefined();
   });
 
-  it("adding a tenant changes no shared resource: only the new tenant's resources appear", () => {
+  it("adding a tenant changes no shared resource but Prometheus's configuration (its scrape jobs): the rest is the new tenant's", () => {
+    const prometheus = new Set(["monitoring-prometheus-config", "monitoring-prometheus"]);
     const shared = (plan: Plan) => {
       const owner = tenantOf(plan);
-      return Object.fromEntries(plan.resources.filter((r) => !owner.get(r.urn)).map((r) => [r.urn, r.inputs]));
+      return Object.fromEntries(plan.resources.filter((r) => !owner.get(r.urn) && !prometheus.has(r.name)).map((r) => [r.urn, r.inputs]));
     };
     expect(shared(three)).toEqual(shared(two));
+    expect(byName(three, "monitoring-prometheus-config").inputs.name).not.toBe(byName(two, "monitoring-prometheus-config").inputs.name);
     const owner = tenantOf(three);
     expect(three.resources.filter((r) => owner.get(r.urn) === "hooli").map((r) => r.name)).toContain("hooli-gateway");
+  });
+
+  it("each tenant's management port takes its own scrape credential: tenant A's is not accepted by B's config, and Prometheus presents each only to its tenant", () => {
+    const text = (r: { inputs: Record<string, unknown> }) => Buffer.from(String(r.inputs.data), "base64").toString("utf8");
+    const kestraAuth = (t: string) => (parse(text(byName(shown, `${t}-kestra-config`))) as any).endpoints.all["basic-auth"];
+    const netrc = (t: string) => text(byName(shown, `${t}-management-netrc`));
+    const prom = parse(text(byName(shown, "monitoring-prometheus-config"))) as { scrape_configs: any[] };
+    const tenants = ["acme", "globex", "hooli"];
+    const passwords = tenants.map((t) => kestraAuth(t).password as string);
+    expect(new Set(passwords).size).toBe(tenants.length);
+    tenants.forEach((t, i) => {
+      const own = passwords[i];
+      expect(kestraAuth(t).username).toBe("prometheus");
+      expect(own).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      // Nothing of this tenant holds another tenant's credential.
+      for (const [j, other] of passwords.entries()) if (j !== i) {
+        expect(text(byName(shown, `${t}-kestra-config`)), t).not.toContain(other);
+        expect(netrc(t), t).not.toContain(other);
+      }
+      expect(netrc(t)).toBe(`machine 127.0.0.1 login prometheus password ${own}\n`);
+      // Prometheus's jobs for this tenant present its password, to its own targets only.
+      const jobs = prom.scrape_configs.filter((j) => j.basic_auth?.password === own);
+      expect(jobs.map((j) => j.job_name).sort()).toEqual([`kestra-backend/${t}`, `kestra-web/${t}`]);
+      for (const j of jobs) expect(j.relabel_configs).toContainEqual({ source_labels: ["__meta_dockerswarm_service_label_kestra_fleet_tenant"], regex: t, action: "keep" });
+    });
+    // The stack key the passwords derive from is in no service's secret: Prometheus holds the derived passwords only.
+    const key = passwords.length && byName(shown, "monitoring-scrape-password");
+    expect(key).toBeTruthy();
+    // A web server shares the public overlay with every other tenant's: the management ports there differ by credential.
+    const tenantNetrcNames = tenants.map((t) => byName(shown, `${t}-management-netrc`).inputs.name);
+    expect(new Set(tenantNetrcNames).size).toBe(tenants.length);
   });
 
   it("Prometheus shares no network with any Kestra service; each gateway joins its own tenant's private network, net_storage and the monitoring network", () => {
@@ -84,7 +123,7 @@ describe("MonitoringStack", () => {
     expect(on.map((s) => s.name).sort()).toEqual(["monitoring-prometheus", "proxy-traefik"]);
     // Traefik keeps net_monitoring for Grafana's router (traefik.swarm.network), not for its metrics.
     expect(netIds(byName(three, "proxy-traefik"))).toContain(byName(three, "monitoring-network").id);
-    const config = Buffer.from(String(byName(three, "monitoring-prometheus-config").inputs.data), "base64").toString("utf8");
+    const config = Buffer.from(String(byName(shown, "monitoring-prometheus-config").inputs.data), "base64").toString("utf8");
     const job = config.slice(config.indexOf("job_name: traefik"), config.indexOf("job_name: node-exporter"));
     expect(job).toMatch(/source_labels:\s*\n\s*- __meta_dockerswarm_network_name\n\s*regex: net_monitoring_proxy\n\s*action: keep/);
     const dynamic = Buffer.from(String(byName(three, "proxy-dynamic-config").inputs.data), "base64").toString("utf8");
@@ -156,7 +195,15 @@ describe("MonitoringStack", () => {
     }
     const b = byName(three, "monitoring-blackbox");
     expect(spec(b).containerSpec.secrets.map((x: any) => x.fileName)).toEqual(["/run/secrets/blackbox.yml"]);
-    expect(netIds(b)).toEqual([byName(three, "monitoring-network").id, byName(three, "monitoring-egress-network").id]);
+    // /probe sends the token to any target it is given: only Prometheus reaches it, on a network of their own.
+    const probeNet = byName(three, "monitoring-probe-network");
+    const probeEgress = byName(three, "monitoring-probe-egress-network");
+    expect(netIds(b)).toEqual([probeNet.id, probeEgress.id]);
+    expect(probeNet.inputs).toMatchObject({ name: "net_monitoring_probe", internal: true, attachable: false });
+    expect(probeEgress.inputs).toMatchObject({ name: "net_monitoring_probe_egress", internal: false, attachable: false });
+    const members = (id: string | null) => ofType(three, SERVICE).filter((s) => netIds(s).includes(id)).map((s) => s.name).sort();
+    expect(members(probeNet.id)).toEqual(["monitoring-blackbox", "monitoring-prometheus"]);
+    expect(members(probeEgress.id)).toEqual(["monitoring-blackbox"]);
     expect(byName(three, "monitoring-blackbox-config").inputs.data).toBe("[secret]");
   });
 

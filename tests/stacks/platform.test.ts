@@ -201,3 +201,11 @@ describe("managed Postgres", () => {
     expect(plan.violations).toEqual([]);
   });
 });
+
+describe("Docker providers", () => {
+  it("skip the daemon check at configure: the pull-request preview runs without the Swarm SSH key (README, CI)", () => {
+    const providers = ofType(plans.prod, "pulumi:providers:docker");
+    expect(providers.map((p) => p.name).sort()).toContain("swarm-manager");
+    for (const p of providers) expect(p.inputs, p.name).toMatchObject({ disableDockerDaemonCheck: "true" }) // provider inputs travel as strings;
+  });
+});

@@ -6,12 +6,13 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
+import { createHash } from "crypto";
 import { swarmObjectHash } from "../../infra/naming";
-import { installMocks } from "../../infra/plan/mocks";
+import { installMocks, mockRandomBytes } from "../../infra/plan/mocks";
 import type { Plan } from "../../infra/plan/run";
 import { labelMap } from "../../infra/render/labels";
-import { hashedConfig, hashedSecret } from "../../stacks/swarm";
-import { CONFIG, NETWORK, ofType, planOk, projectWithConfig, SECRET } from "../helpers";
+import { hashedConfig, hashedSecret, setObjectNameKey } from "../../stacks/swarm";
+import { byName, CONFIG, NETWORK, ofType, planOk, projectWithConfig, SECRET } from "../helpers";
 
 const plans: Record<string, Plan> = {};
 beforeAll(async () => {
@@ -46,20 +47,30 @@ describe("overlay networks", () => {
 });
 
 describe("Swarm secrets and configs", () => {
-  it("every name carries the hash of all its ForceNew inputs: content and labels", () => {
+  it("every name carries the keyed hash of all its ForceNew inputs (content and labels), and not their plain hash", () => {
     const plan = plans.staging; // secrets shown: the content can be hashed again here
+    const keyResource = byName(plan, "swarm-object-name-key");
+    expect(keyResource.options.protect).toBe(true);
+    const key = mockRandomBytes(keyResource.urn, 32).toString("hex"); // what the mocks returned as its hex
     const objects = [...ofType(plan, SECRET), ...ofType(plan, CONFIG)];
     expect(objects.length).toBeGreaterThan(5);
     for (const o of objects) {
       const data = Buffer.from(o.inputs.data as string, "base64").toString("utf8");
       const labels = labelMap(o.inputs.labels as { label: string; value: string }[]);
       expect(Object.keys(labels).length, o.name).toBeGreaterThan(0);
-      expect((o.inputs.name as string).slice(-12), o.name).toBe(swarmObjectHash({ data, labels }).slice(0, 12));
+      const suffix = (o.inputs.name as string).slice(-12);
+      expect(suffix, o.name).toBe(swarmObjectHash({ data, labels }, key).slice(0, 12));
+      // Whoever sees the name (PR comment, docker secret ls, a socket proxy) cannot confirm a guessed
+      // content: an unkeyed SHA-256 of the same canonical form, or of the content alone, is not it.
+      const sorted = Object.keys(labels).sort().map((k) => [k, labels[k]]);
+      expect(suffix, o.name).not.toBe(createHash("sha256").update(JSON.stringify({ data, labels: sorted })).digest("hex").slice(0, 12));
+      expect(suffix, o.name).not.toBe(createHash("sha256").update(data).digest("hex").slice(0, 12));
     }
   });
 
   it("through the helpers: a labels-only change renames the object; unchanged inputs keep the name", async () => {
     const registrations = await installMocks("kestra-fleet", "test");
+    setObjectNameKey(pulumi.secret("k".repeat(64)));
     const args = (labels: Record<string, string>) => ({ prefix: "kestra_acme", purpose: "config", content: "same content", labels });
     hashedConfig("a", args({ "kestra-fleet.tenant": "acme" }), {});
     hashedConfig("b", args({ "kestra-fleet.tenant": "acme" }), {});
@@ -74,5 +85,6 @@ describe("Swarm secrets and configs", () => {
     // A secret's name is readable (not a Pulumi secret) and follows the same rule.
     expect(name("d")).toBe(name("a"));
     expect(name("e")).not.toBe(name("d"));
+    expect(name("a")).toBe(`kestra_acme_config_${swarmObjectHash({ data: "same content", labels: { "kestra-fleet.tenant": "acme" } }, "k".repeat(64)).slice(0, 12)}`);
   });
 });

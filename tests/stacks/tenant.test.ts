@@ -187,6 +187,8 @@ describe("TenantStack services", () => {
       "net_monitoring_docker_api",
       "net_monitoring_egress",
       "net_monitoring_nodes",
+      "net_monitoring_probe",
+      "net_monitoring_probe_egress",
       "net_monitoring_proxy",
       "net_proxy_docker_api",
       "net_storage",

@@ -57,6 +57,9 @@ beforeAll(async () => {
 const kinds = (d: PlanDiff, tenant?: string) =>
   (d.groups.find((g) => g.tenant === tenant)?.changes ?? []).map((c) => `${c.kind} ${c.name}`);
 
+/** What onboarding or offboarding changes outside the tenant: Prometheus's configuration (its per-tenant scrape jobs) and so Prometheus. */
+const PROMETHEUS_CHANGES = ["replace monitoring-prometheus-config", "update monitoring-prometheus"];
+
 describe("plan diff on fixture pairs", () => {
   it("identical inputs give an empty diff, in both formats", () => {
     const d = pairs.identical;
@@ -66,23 +69,23 @@ describe("plan diff on fixture pairs", () => {
     expect(formatDiffMarkdown(d, "base.json")).toContain("No changes against base.json.");
   });
 
-  it("onboarding: only the new tenant's resources are created; nothing of the platform changes, nothing restarts outside the tenant", () => {
+  it("onboarding: the new tenant's resources are created; of the platform only Prometheus's configuration (its scrape jobs) changes, and Prometheus alone restarts", () => {
     const d = pairs.onboarding;
-    expect(d.groups.map((g) => g.tenant)).toEqual(["hooli"]);
+    expect(d.groups.map((g) => g.tenant)).toEqual(["hooli", undefined]);
     const changes = d.groups[0].changes;
     expect(new Set(changes.map((c) => c.kind))).toEqual(new Set(["create"]));
     expect(changes.map((c) => c.name)).toEqual(expect.arrayContaining(["hooli-postgres", "hooli-kestra", "hooli-executor", "hooli-bucket", "hooli-backup"]));
     expect(changes.some((c) => c.type === "docker:index/volume:Volume" && c.externalName === "pg_hooli_data")).toBe(true);
-    expect(kinds(d, undefined)).toEqual([]);
-    expect(d.restarts).toEqual([]);
+    expect(kinds(d, undefined)).toEqual(PROMETHEUS_CHANGES);
+    expect(d.restarts.map((r) => r.name)).toEqual(["platform_monitoring_prometheus"]);
     expect(d.blocked).toEqual([]);
   });
 
   it("offboarding: the tenant's resources are deleted; its volume and bucket are blocked with the offboarding pointer", () => {
     const d = pairs.offboarding;
-    expect(d.groups.map((g) => g.tenant)).toEqual(["initech"]);
+    expect(d.groups.map((g) => g.tenant)).toEqual(["initech", undefined]);
     expect(new Set(d.groups[0].changes.map((c) => c.kind))).toEqual(new Set(["delete"]));
-    expect(kinds(d, undefined)).toEqual([]);
+    expect(kinds(d, undefined)).toEqual(PROMETHEUS_CHANGES);
     // Exactly the tenant's protected resources are blocked (volume, bucket, and whatever else the program protects).
     const owner = ownerOf(base);
     const protectedOfInitech = base.resources.filter((r) => owner.get(r.urn) === "initech" && r.options.protect).map((r) => r.urn).sort();

@@ -5,8 +5,11 @@
  * infra/plan/diff.ts) must show the new tenant's resources only, all created, and no restart of
  * any service outside it. Removing the tenant again touches only its resources.
  *
- * SHARED_CHANGES lists what a new tenant may still change outside its own resources: nothing.
- * Monitoring discovers targets (Prometheus's dockerswarm SD, the probe from router labels), the
+ * SHARED_CHANGES lists what a new tenant may still change outside its own resources: Prometheus's
+ * configuration (a Swarm secret, replaced under a new name) and so the Prometheus service, which
+ * restarts. Prometheus presents one credential per scrape job, and each tenant's management port
+ * accepts only that tenant's own credential (README, Security): so each tenant has scrape jobs of its
+ * own in that file. Everything else discovers targets (Prometheus's dockerswarm SD, the probe from the tenant label), the
  * Access probe policy is shared by reference, Grafana's dashboards and Alertmanager's routing know
  * no tenant, Traefik reads the tenant's labels, and the backups name kinds, not tenants (lifecycle
  * rule per kind, the mirror discovers buckets). A future exception must be added here by name and
@@ -20,7 +23,9 @@ import { runPlan, type Plan } from "../../../infra/plan/run";
 import { FIXTURE_ROOT, tmpDir } from "../../helpers";
 
 /** `kind name` of every change outside the new tenant that adding a tenant is allowed to make. */
-const SHARED_CHANGES: string[] = [];
+const SHARED_CHANGES: string[] = ["replace monitoring-prometheus-config", "update monitoring-prometheus"];
+/** The one service that restarts: Prometheus, on its new configuration. */
+const SHARED_RESTARTS = ["platform_monitoring_prometheus"];
 
 const asJson = (p: Plan): DiffPlan => asDiffPlan(JSON.parse(JSON.stringify(p)));
 
@@ -86,19 +91,19 @@ describe.each(cases)("adding a tenant on $stack ($tenant)", ({ stack, tenant }) 
     expect(new Set(own.map((c) => c.kind))).toEqual(new Set(["create"]));
     // The diff saw the whole tenant: its Kestra, Postgres, backup service and bucket.
     expect(own.map((c) => c.name)).toEqual(expect.arrayContaining([`${tenant}-kestra`, `${tenant}-executor`, `${tenant}-postgres`, `${tenant}-backup`, `${tenant}-bucket`]));
-    expect(add.counts).toEqual({ create: own.length, update: 0, replace: 0, delete: 0 });
+    expect(add.counts).toEqual({ create: own.length, update: 1, replace: 1, delete: 0 });
   });
 
-  it("restarts no service, shared or not (the new tenant's services start; nothing else rolls)", () => {
-    expect(diffs[stack].add.restarts).toEqual([]);
+  it("restarts no service but Prometheus (the new tenant's services start; nothing else rolls)", () => {
+    expect(diffs[stack].add.restarts.map((r) => r.name)).toEqual(SHARED_RESTARTS);
     expect(diffs[stack].add.blocked).toEqual([]);
   });
 
   it("removing it again touches only its resources", () => {
     const { remove } = diffs[stack];
     expect(outside(remove, tenant)).toEqual(SHARED_CHANGES);
-    expect(new Set(remove.groups.flatMap((g) => g.changes.map((c) => c.kind)))).toEqual(new Set(["delete"]));
-    expect(remove.restarts).toEqual([]);
+    expect(new Set(remove.groups.filter((g) => g.tenant === tenant).flatMap((g) => g.changes.map((c) => c.kind)))).toEqual(new Set(["delete"]));
+    expect(remove.restarts.map((r) => r.name)).toEqual(SHARED_RESTARTS);
   });
 });
 
@@ -108,6 +113,6 @@ it("the test can fail: a shared resource that listed tenants would show up outsi
   const mirror = tampered.resources.find((r) => r.name === "backup-mirror")!;
   (mirror.inputs as any).taskSpec.containerSpec.env.MIRROR_BUCKETS = [...after.tenants].sort().map((t) => `kestra-${t}`).join(" ");
   const d = diffPlans(before, tampered);
-  expect(outside(d, "hooli")).toEqual(["update backup-mirror"]);
-  expect(d.restarts.map((r) => r.name)).toEqual(["platform_backup_mirror"]);
+  expect(outside(d, "hooli")).toEqual([...SHARED_CHANGES, "update backup-mirror"].sort());
+  expect(d.restarts.map((r) => r.name).sort()).toEqual(["platform_backup_mirror", ...SHARED_RESTARTS].sort());
 });

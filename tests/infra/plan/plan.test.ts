@@ -42,7 +42,7 @@ describe("the whole program under mocks, both stacks", () => {
         "kestra-fleet:stacks:TenantBackup": ["acme-backup"],
         [NETWORK]: ["acme-private-network"],
         [VOLUME]: ["acme-pg18-volume@swarm-node-1"],
-        [SECRET]: ["acme-backup-credentials", "acme-kestra-config", "acme-pg-password-secret"],
+        [SECRET]: ["acme-backup-credentials", "acme-kestra-config", "acme-management-netrc", "acme-pg-password-secret"],
         [CONFIG]: ["acme-git-sync-flow"],
         [SERVICE]: ["acme-backup", "acme-executor", "acme-gateway", "acme-kestra", "acme-postgres"],
         "random:index/randomPassword:RandomPassword": ["acme-admin-password", "acme-db-password"],
@@ -59,7 +59,7 @@ describe("the whole program under mocks, both stacks", () => {
       // globex: 2 workers, ssh git, public webhooks, service token.
       const g = resourceSet(plan, "globex");
       expect(g[SERVICE]).toEqual(["globex-backup", "globex-executor", "globex-gateway", "globex-kestra", "globex-postgres", "globex-worker"]);
-      expect(g[SECRET]).toEqual(["globex-backup-credentials", "globex-git-secret-git-ssh-key", "globex-kestra-config", "globex-pg-password-secret"]);
+      expect(g[SECRET]).toEqual(["globex-backup-credentials", "globex-git-secret-git-ssh-key", "globex-kestra-config", "globex-management-netrc", "globex-pg-password-secret"]);
       expect(g["cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication"]).toEqual(["globex-access-app", "globex-access-webhook-app"]);
       expect(g["cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy"]).toEqual(["globex-access-allow", "globex-access-service-token", "globex-access-webhook-bypass"]);
       expect(g["cloudflare:index/zeroTrustAccessServiceToken:ZeroTrustAccessServiceToken"]).toEqual(["globex-service-token"]);

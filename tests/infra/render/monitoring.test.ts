@@ -23,13 +23,17 @@ import {
   renderAlertRules,
   renderBlackboxConfig,
   renderPrometheusConfig,
-  SCRAPE_PASSWORD_FILE,
+  SWARM_SECRET_MAX_BYTES,
+  tenantScrapePassword,
   TRAEFIK_METRICS_PASSWORD_FILE,
 } from "../../../infra/render/monitoring";
 import { managementEndpoints } from "../../../infra/render/kestra-config";
 import type { Settings } from "../../../infra/config/schema";
 import { tmpDir } from "../../files";
 import { AMTOOL_0_28, requirePinnedDeb, requireTool } from "../../tools";
+
+/** The stack-level inputs of Prometheus's configuration. */
+const PROM = { stack: "staging", hostPattern: "{tenant}-kestra.example.com", scrape: [{ tenant: "acme", password: "pw-acme" }, { tenant: "globex", password: "pw-globex" }] };
 
 let promtool = "";
 beforeAll(() => {
@@ -44,16 +48,12 @@ function run(args: string[], cwd: string) {
 /** The rendered config with its absolute file paths moved into `dir` (promtool checks that they exist). */
 function configIn(dir: string): string {
   const rules = path.join(dir, "rules.yml");
-  const password = path.join(dir, "scrape_password");
   fs.writeFileSync(rules, renderAlertRules());
   const traefikPassword = path.join(dir, "traefik_metrics_password");
-  fs.writeFileSync(password, "x\n");
   fs.writeFileSync(traefikPassword, "y\n");
-  const text = renderPrometheusConfig("staging")
+  const text = renderPrometheusConfig(PROM)
     .split(PROMETHEUS_RULES_FILE)
     .join(rules)
-    .split(SCRAPE_PASSWORD_FILE)
-    .join(password)
     .split(TRAEFIK_METRICS_PASSWORD_FILE)
     .join(traefikPassword);
   const file = path.join(dir, "prometheus.yml");
@@ -76,24 +76,45 @@ describe("Prometheus configuration", () => {
     expect(run(["check", "config", file], dir).status).not.toBe(0);
   });
 
-  it("discovers every target through the socket proxy: no static tenant target, nothing per tenant", () => {
-    const cfg = prometheusConfigObject("staging") as { scrape_configs: Record<string, any>[] };
+  it("discovers every target through the socket proxy; each tenant's Kestra jobs carry that tenant's credential for its own targets only", () => {
+    const cfg = prometheusConfigObject(PROM) as { scrape_configs: Record<string, any>[] };
     const jobs = cfg.scrape_configs.map((j) => j.job_name);
-    expect(jobs).toEqual(["prometheus", "alertmanager", "kestra-backend", "kestra-web", "backup", "backup-mirror", "traefik", "node-exporter", "cadvisor", "blackbox"]);
+    expect(jobs).toEqual(["prometheus", "alertmanager", "kestra-backend/acme", "kestra-backend/globex", "kestra-web/acme", "kestra-web/globex", "backup", "backup-mirror", "traefik", "node-exporter", "cadvisor", "blackbox"]);
     for (const job of cfg.scrape_configs.filter((j) => j.job_name.startsWith("kestra-"))) {
+      const [component, tenant] = job.job_name.replace(/^kestra-/, "").split("/");
       expect(job.dockerswarm_sd_configs[0].host).toBe("http://platform_monitoring_socket_proxy:2375");
       expect(job.dockerswarm_sd_configs[0].filters[0]).toEqual({ name: "label", values: ["kestra-fleet.role=gateway"] });
-      expect(job.basic_auth).toEqual({ username: "prometheus", password_file: SCRAPE_PASSWORD_FILE });
+      expect(job.basic_auth).toEqual({ username: "prometheus", password: `pw-${tenant}` });
+      // The tenant's own gateway only (its password goes nowhere else); the job label stays the component's.
+      expect(job.relabel_configs[1]).toEqual({ source_labels: ["__meta_dockerswarm_service_label_kestra_fleet_tenant"], regex: tenant, action: "keep" });
       expect(job.relabel_configs).toContainEqual({ source_labels: ["__meta_dockerswarm_service_label_kestra_fleet_tenant"], target_label: "tenant" });
+      expect(job.relabel_configs).toContainEqual({ target_label: "job", replacement: `kestra-${component}` });
     }
-    // Traefik's metrics router wants its own credential, not the one every tenant's Kestra holds.
+    // One discovery per component, shared by every tenant's job (an alias in the YAML: one discoverer).
+    const backends = cfg.scrape_configs.filter((j) => j.job_name.startsWith("kestra-backend/"));
+    expect(backends[0].dockerswarm_sd_configs).toBe(backends[1].dockerswarm_sd_configs);
+    expect(renderPrometheusConfig(PROM)).toMatch(/dockerswarm_sd_configs: \*a\d+/);
+    // Traefik's metrics router wants its own credential, not a tenant's.
     const traefik = cfg.scrape_configs.find((j) => j.job_name === "traefik")!;
     expect(traefik.basic_auth).toEqual({ username: "prometheus", password_file: TRAEFIK_METRICS_PASSWORD_FILE });
-    expect(TRAEFIK_METRICS_PASSWORD_FILE).not.toBe(SCRAPE_PASSWORD_FILE);
     expect(traefik.metrics_path).toBeUndefined(); // /metrics: the router's PathPrefix
-    // Only the stack name enters: the same text for any tenant list.
-    expect(renderPrometheusConfig("staging")).toBe(renderPrometheusConfig("staging"));
-    expect(renderPrometheusConfig("staging")).not.toMatch(/kestra_[a-z0-9-]+_(executor|kestra)/);
+    expect(renderPrometheusConfig(PROM)).toBe(renderPrometheusConfig(PROM));
+    expect(renderPrometheusConfig(PROM)).not.toMatch(/kestra_[a-z0-9-]+_(executor|kestra)/);
+  });
+
+  it("a tenant's scrape password is its own: derived from the stack key and its name, deterministic, unlike any other tenant's", () => {
+    const a = tenantScrapePassword("stack-key", "acme");
+    expect(a).toBe(tenantScrapePassword("stack-key", "acme"));
+    expect(a).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(tenantScrapePassword("stack-key", "globex")).not.toBe(a);
+    expect(tenantScrapePassword("other-key", "acme")).not.toBe(a);
+    expect(() => tenantScrapePassword("", "acme")).toThrow(/empty/);
+  });
+
+  it("stays within a Swarm secret at Cloudflare's 500 Access applications (one per tenant), and refuses beyond", () => {
+    const scrape = (n: number) => Array.from({ length: n }, (_, i) => ({ tenant: `tenant-${String(i).padStart(4, "0")}`, password: tenantScrapePassword("k", `tenant-${i}`) }));
+    expect(Buffer.byteLength(renderPrometheusConfig({ ...PROM, scrape: scrape(500) }))).toBeLessThan(SWARM_SECRET_MAX_BYTES);
+    expect(() => renderPrometheusConfig({ ...PROM, scrape: scrape(3000) })).toThrow(/over the 512000 bytes of a Swarm secret/);
   });
 
   it("the monitoring socket proxy admits exactly dockerswarm discovery's read calls", () => {
@@ -367,22 +388,68 @@ describe("alert rules", () => {
   }, 60_000);
 });
 
+/**
+ * Prometheus's relabelling, for the actions the probe job uses (replace, keep, labelmap): source
+ * labels joined with `;`, the regex anchored at both ends, `$1`/`${1}` expanded in the replacement; a
+ * replace whose regex does not match leaves the labels as they are; keep drops the target (undefined).
+ */
+function relabel(rules: Record<string, any>[], input: Record<string, string>): Record<string, string> | undefined {
+  const labels = { ...input };
+  for (const r of rules) {
+    const action = r.action ?? "replace";
+    const re = new RegExp(`^(?:${r.regex ?? "(.*)"})$`);
+    const value = (r.source_labels ?? []).map((l: string) => labels[l] ?? "").join(r.separator ?? ";");
+    const expand = (m: RegExpExecArray, tpl: string) => tpl.replace(/\$\{?(\d+)\}?/g, (_, i) => m[Number(i)] ?? "");
+    if (action === "keep") {
+      if (!re.test(value)) return undefined;
+    } else if (action === "replace") {
+      const m = re.exec(value);
+      if (!m) continue;
+      const out = expand(m, r.replacement ?? "$1");
+      if (out === "") delete labels[r.target_label];
+      else labels[r.target_label] = out;
+    } else if (action === "labelmap") {
+      for (const [k, v] of Object.entries(labels)) {
+        const m = re.exec(k);
+        if (m) labels[expand(m, r.replacement ?? "$1")] = v;
+      }
+    } else throw new Error(`relabel action ${action} not simulated`);
+  }
+  return labels;
+}
+
 describe("external probe", () => {
-  it("targets come from the web services' router rules, probed through the blackbox exporter", () => {
-    const job = (prometheusConfigObject("staging").scrape_configs as Record<string, any>[]).find((j) => j.job_name === "blackbox")!;
+  it("targets are the tenants' own hosts, built from the tenant label and the host pattern, never from another label", () => {
+    const job = (prometheusConfigObject(PROM).scrape_configs as Record<string, any>[]).find((j) => j.job_name === "blackbox")!;
     expect(job.dockerswarm_sd_configs[0].filters[0]).toEqual({ name: "label", values: ["kestra-fleet.role=web"] });
     expect(job.params).toEqual({ module: ["http_access"] });
-    expect(job.relabel_configs).toEqual(
-      expect.arrayContaining([
-        { regex: "__meta_dockerswarm_service_label_traefik_http_routers_.+_rule", replacement: "__tmp_router_rule", action: "labelmap" },
-        { source_labels: ["__tmp_router_rule"], regex: "Host\\(`([^`]+)`\\)", target_label: "__param_target", replacement: "https://$1/ui/" },
-        { target_label: "__address__", replacement: "platform_monitoring_blackbox:9115" },
-      ]),
-    );
-    // The rule's regex turns the router label written by the program into the tenant's URL.
-    const rule = new RegExp(`^${job.relabel_configs.find((r: any) => r.target_label === "__param_target").regex}$`);
-    expect("Host(`acme-kestra.example.com`)".replace(rule, "https://$1/ui/")).toBe("https://acme-kestra.example.com/ui/");
+    const web = (tenant: string, extra: Record<string, string> = {}) => ({
+      __address__: "10.0.1.5:9115",
+      __meta_dockerswarm_network_name: "network_swarm_public",
+      __meta_dockerswarm_service_label_kestra_fleet_tenant: tenant,
+      __meta_dockerswarm_service_label_traefik_http_routers_acme_rule: "Host(`acme-kestra.example.com`)",
+      ...extra,
+    });
+    expect(relabel(job.relabel_configs, web("acme"))).toMatchObject({
+      __param_target: "https://acme-kestra.example.com/ui/",
+      __address__: "platform_monitoring_blackbox:9115",
+      instance: "https://acme-kestra.example.com/ui/",
+      tenant: "acme",
+    });
+    // A router rule naming another host changes nothing: the target follows the tenant and the pattern only.
+    expect(relabel(job.relabel_configs, web("globex", { __meta_dockerswarm_service_label_traefik_http_routers_globex_rule: "Host(`attacker.example.org`)" }))?.__param_target).toBe("https://globex-kestra.example.com/ui/");
+    // A tenant label that is no tenant name (a URL, a host, a path) is dropped, not probed.
+    for (const bad of ["attacker.example.org/x?", "evil.example.org", "a b", "Acme", ""]) expect(relabel(job.relabel_configs, web(bad)), bad).toBeUndefined();
+    // A task on another network than the public one is not a target either.
+    expect(relabel(job.relabel_configs, web("acme", { __meta_dockerswarm_network_name: "net_monitoring" }))).toBeUndefined();
   });
+
+  it("the relabel simulator follows Prometheus (anchored RE2, ${1} expansion, keep drops on no match)", () => {
+    expect(relabel([{ source_labels: ["a"], regex: "(x+)", target_label: "b", replacement: "<${1}>" }], { a: "xx" })).toEqual({ a: "xx", b: "<xx>" });
+    expect(relabel([{ source_labels: ["a"], regex: "(x+)", target_label: "b", replacement: "<${1}>" }], { a: "xxy" })).toEqual({ a: "xxy" });
+    expect(relabel([{ source_labels: ["a"], regex: "x", action: "keep" }], { a: "xy" })).toBeUndefined();
+  });
+
   it("the service token sits only in the blackbox configuration (a secret), sent as Access's headers", () => {
     const cfg = parse(renderBlackboxConfig("id.access", "s3cret")) as any;
     expect(cfg.modules.http_access.http.headers).toEqual({ "CF-Access-Client-Id": "id.access", "CF-Access-Client-Secret": "s3cret" });
