@@ -134,7 +134,7 @@ describe("MonitoringStack", () => {
     const root = projectWithConfig("staging", (c) => {
       c["kestra-fleet:monitoring"] = { ...c["kestra-fleet:monitoring"], proxyMetricsSubnet: "10.200.16.0/24" };
     });
-    const plan = await planOk({ stack: "staging", projectRoot: root, tenantsDir: tenantsDir({ "acme.yaml": tenantYaml("acme") }) });
+    const plan = await planOk({ stack: "staging", projectRoot: root, tenantsDir: tenantsDir({ "acme.yaml": tenantYaml("acme") }), showSecrets: true });
     const net = byName(plan, "monitoring-proxy-network");
     expect(net.inputs.ipamConfigs).toEqual([{ subnet: "10.200.16.0/24", gateway: "10.200.16.1" }]);
     expect(Buffer.from(String(byName(plan, "proxy-dynamic-config").inputs.data), "base64").toString("utf8")).toContain("- 10.200.16.0/24");
