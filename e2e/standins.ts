@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { type Docker, ensurePackages, must } from "./engine";
+import { type Docker, ensurePackages, must } from "./docker";
 
 /** Stand-in image of each service role (the `kestra-fleet.role` label of the program's services). */
 export const STANDIN_BY_ROLE: Record<string, string> = {
