@@ -11,7 +11,8 @@ import { type State, type Suite, WORK } from "./context";
 import { type Docker, sleep } from "./docker";
 import { createObjects, makeProject, planOf, secretValues, servicesOf, stacksOf, tenantServiceOf, withoutStandin } from "./plan";
 import { check, log, t0 } from "./report";
-import { buildStandins, standinsPresent } from "./standins";
+import { buildStandins, MINIO_IMAGE, standinsPresent } from "./standins";
+import { minioContainer, provisionStorage } from "./storage";
 import { containersOf, CONVERGE_MS, converge, deploy, psql, removeStack } from "./swarm";
 
 export const ROTATED_TENANT = "alpha";
@@ -51,9 +52,15 @@ export async function deployFixture(d: Docker, state: State, peak: (when: string
   const uncovered = withoutStandin(plan).filter((s) => !s.startsWith("platform_proxy_"));
   if (uncovered.length) log(`NOT COVERED (no stand-in image yet, left out of the stacks): ${uncovered.join(", ")}`);
   log("NOT COVERED: the socket proxy's allow-list (its stand-in forwards every call to the engine's socket), Traefik, Alertmanager, Grafana, the exporters and the external probe, real Kestra metrics (the stand-in serves two series)");
+  // MinIO first: the plan's buckets, users and policies exist before a Kestra looks for its bucket
+  // (as the minio provider creates them once the storage service is up).
   for (const s of deployed) {
     deploy(d, out, s, stacks.get(s)!);
     state.stacks.push(s);
+    if (s !== "platform_storage") continue;
+    const cs = await converge(d, stacks.get(s)!);
+    if (!check(`the MinIO service (real server, ${MINIO_IMAGE}) converges and answers mc ready local`, cs.ok, cs.detail)) return undefined;
+    provisionStorage(d, minioContainer(d, stacks), plan);
   }
   log(`deployed ${deployed.join(", ")}`);
   const all = deployed.flatMap((s) => stacks.get(s)!);

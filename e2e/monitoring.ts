@@ -16,6 +16,7 @@ import { SHARED } from "./isolation";
 import { createObjects, makeProject, planOf, servicesOf, stackFileOf, stacksOf, withStandins } from "./plan";
 import { activeTargets, forwarderJobsOf, instantQuery, type KestraJob, prometheusConfigOf, type Target, tenantTargetProblems } from "./prometheus";
 import { check } from "./report";
+import { minioContainer, provisionStorage } from "./storage";
 import { addresses, containersOf, converge, deploy, probe } from "./swarm";
 
 /** The tenant the onboarding step adds (a copy of the fixture's beta without a worker). */
@@ -185,6 +186,7 @@ export async function onboarding(d: Docker, hostname: string, outBefore: string,
   const jobs = forwarderJobsOf(prometheusConfigOf(plan3).text);
   const statesBefore = serviceStates(d, platformServices);
 
+  provisionStorage(d, minioContainer(d, stacks3), plan3);
   const created = createObjects(d, plan3);
   state.created.push(...created);
   const sharedObjects = created.filter((o) => !o.name.includes(ONBOARDED_TENANT)).map((o) => `${o.kind} ${o.name}`);

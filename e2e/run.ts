@@ -25,7 +25,7 @@ async function suite(dockerd: Dockerd, state: State, peak: (when: string) => voi
   deploymentChecks(s);
   await backupChecks(s);
   peak("restore drill");
-  storageChecks(s);
+  await storageChecks(s);
   await isolationChecks(s);
   if (s.stacks.has("platform_monitoring")) await monitoringChecks(s.d, s.plan, s.stacks, s.tenantStacks);
   peak("monitoring");
