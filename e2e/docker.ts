@@ -126,7 +126,8 @@ function processesUnder(dir: string): number[] {
   const pids: number[] = [];
   for (const p of fs.readdirSync("/proc").filter((x) => /^[0-9]+$/.test(x))) {
     try {
-      if (fs.readFileSync(`/proc/${p}/cmdline`, "utf8").includes(dir)) pids.push(Number(p));
+      // The directory followed by a slash: a sibling whose name starts alike (dir-other) is not ours.
+      if (fs.readFileSync(`/proc/${p}/cmdline`, "utf8").includes(`${dir}/`)) pids.push(Number(p));
     } catch {
       /* gone */
     }

@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { buildComponent, builtBinary, COMPONENTS } from "./components";
-import { type Docker, ensurePackages, must } from "./docker";
+import { type Docker, ensurePackages, must, sh } from "./docker";
 
 /** The image of the real MinIO server and client (../.cache/components), tagged with their versions. */
 const component = (name: string) => COMPONENTS.find((c) => c.name === name)!;
@@ -94,7 +94,12 @@ export function ensureBase(workDir: string, log: (s: string) => void): string {
     fs.rmSync(root, { recursive: true, force: true });
     const mirror = debianMirror();
     log(`debootstrap bookworm (minbase + ${DEBOOTSTRAP_INCLUDE}) from the machine's Debian mirror`);
-    must("debootstrap", ["--variant=minbase", `--include=${DEBOOTSTRAP_INCLUDE}`, "bookworm", root, mirror], { timeoutMs: 1_800_000 });
+    try {
+      must("debootstrap", ["--variant=minbase", `--include=${DEBOOTSTRAP_INCLUDE}`, "bookworm", root, mirror], { timeoutMs: 1_800_000 });
+    } finally {
+      // An interrupted debootstrap leaves /proc (and /sys) mounted in the chroot.
+      for (const m of fs.readFileSync("/proc/mounts", "utf8").split("\n").map((l) => l.split(" ")[1]).filter((m) => m?.startsWith(`${root}/`)).sort().reverse()) sh("umount", ["-l", m]);
+    }
     for (const p of TRIM) fs.rmSync(path.join(root, p), { recursive: true, force: true });
     for (const f of fs.readdirSync(path.join(root, "usr/lib/x86_64-linux-gnu")).filter((x) => /^lib(LLVM|z3)/.test(x))) {
       fs.rmSync(path.join(root, "usr/lib/x86_64-linux-gnu", f), { force: true });
