@@ -162,7 +162,8 @@ export function buildStandins(docker: Docker, workDir: string, postgresImage: st
     fs.copyFileSync(bin, path.join(minioRoot, "usr/local/bin", name));
     fs.chmodSync(path.join(minioRoot, "usr/local/bin", name), 0o755);
   }
-  fs.copyFileSync(tar, minioTar);
+  // From the cached base, without the stand-in scripts (whose `mc` stand-in would be a second entry of that path).
+  fs.copyFileSync(base, minioTar);
   must("tar", ["-C", minioRoot, "-rf", minioTar, "./usr/local/bin/minio", "./usr/local/bin/mc"]);
   docker.must(["import", "-c", `ENV PATH=${PATH}`, "-c", 'ENTRYPOINT ["minio"]', minioTar, MINIO_IMAGE]);
   fs.rmSync(minioRoot, { recursive: true, force: true });
