@@ -9,7 +9,7 @@ import * as path from "path";
 import { parse, parseDocument, stringify } from "yaml";
 import { LABEL_ROLE, LABEL_STACK, LABEL_TENANT } from "../infra/naming";
 import type { Plan, PlanResource } from "../infra/plan/run";
-import { type Docker, must } from "./engine";
+import { type Docker, must } from "./docker";
 import { STANDIN_BY_ROLE } from "./standins";
 
 export const REPO = path.resolve(__dirname, "..");
@@ -65,6 +65,9 @@ export function planOf(project: { config: string; tenants: string }, out: string
 }
 
 export const servicesOf = (plan: Plan) => plan.resources.filter((r) => r.type === T.SERVICE);
+
+/** A tenant's service of a role in the plan (by the tenant and role labels). */
+export const tenantServiceOf = (plan: Plan, tenant: string, role: string) => servicesOf(plan).find((r) => labelsOf(r)[LABEL_TENANT] === tenant && labelsOf(r)[LABEL_ROLE] === role);
 
 /** Services of the plan whose role has no stand-in: not deployed (the suite names them). */
 export function withoutStandin(plan: Plan): string[] {

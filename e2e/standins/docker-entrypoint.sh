@@ -3,7 +3,8 @@
 # wrapper (which execs `docker-entrypoint.sh "$@"`). From the --config file it takes the datasource
 # URL, user and password and the storage endpoint and port, and checks that
 #  - it can log in to that database with them (and records its role there, for the suite);
-#  - the storage endpoint answers HTTP with the storage stand-in's banner;
+#  - the storage endpoint (real MinIO) lists its bucket with the config's access and secret key
+#    (curl's AWS signature v4);
 #  - each SECRET_<NAME> it received is the base64 of /run/secrets/kestra_secret_<NAME>, and each
 #    such file has its variable.
 # 8080 always answers 200. The management port 8081 serves /health (200 once every check has passed,
@@ -76,11 +77,15 @@ check_storage() {
   [ "$type" = minio ] || { log "storage type $type: nothing to reach"; return 0; }
   endpoint="$(get kestra.storage.minio.endpoint)"
   port="$(get kestra.storage.minio.port)"
-  if curl -fsS --max-time 5 "http://$endpoint:$port/" 2>/tmp/curl.err | grep -q "kestra-fleet e2e storage stand-in"; then
-    log "storage $endpoint:$port: answered"
+  bucket="$(get kestra.storage.minio.bucket)"
+  region="$(get kestra.storage.minio.region)"
+  # The user (its secret key) on curl's standard input, not on its command line.
+  if printf 'user = "%s:%s"\n' "$(get kestra.storage.minio.accessKey)" "$(get kestra.storage.minio.secretKey)" |
+    curl -fsS --max-time 5 -K - --aws-sigv4 "aws:amz:${region:-us-east-1}:s3" "http://$endpoint:$port/$bucket/?list-type=2&max-keys=1" 2>/tmp/curl.err | grep -q "<Name>$bucket</Name>"; then
+    log "storage $endpoint:$port: listed bucket $bucket with the config's key"
     return 0
   fi
-  log "storage $endpoint:$port: $(head -c 300 /tmp/curl.err | tr '\n' ' ')"
+  log "storage $endpoint:$port bucket $bucket: $(head -c 300 /tmp/curl.err | tr '\n' ' ')"
   return 1
 }
 

@@ -48,8 +48,8 @@ function mockPassword(urn: string, length: number): string {
   return s.slice(0, Math.max(length, 8));
 }
 
-/** Outputs a provider would compute, derived from the URN. */
-function computedOutputs(type: string, urn: string, inputs: Record<string, any>): Record<string, string> {
+/** Outputs a provider would compute, derived from the URN (the e2e suite gives MinIO users these secrets). */
+export function computedOutputs(type: string, urn: string, inputs: Record<string, any>): Record<string, string> {
   switch (type) {
     case "random:index/randomPassword:RandomPassword":
       return { result: mockPassword(urn, Number(inputs.length ?? 16)) };

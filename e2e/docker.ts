@@ -68,7 +68,7 @@ export function ensurePackages(pkgs: string[], log: (s: string) => void): void {
   must("apt-get", ["install", "-y", "-qq", ...missing], { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" }, timeoutMs: 900_000 });
 }
 
-export interface Engine {
+export interface Dockerd {
   docker: Docker;
   /** Pid of the dockerd this suite started, if it started one. */
   pid?: number;
@@ -76,7 +76,7 @@ export interface Engine {
   dir: string;
 }
 
-export async function startEngine(dir: string, log: (s: string) => void): Promise<Engine> {
+export async function startDockerd(dir: string, log: (s: string) => void): Promise<Dockerd> {
   const socket = path.join(dir, "docker.sock");
   const docker = new Docker(socket);
   if (fs.existsSync(socket) && docker.answers()) {
@@ -126,7 +126,8 @@ function processesUnder(dir: string): number[] {
   const pids: number[] = [];
   for (const p of fs.readdirSync("/proc").filter((x) => /^[0-9]+$/.test(x))) {
     try {
-      if (fs.readFileSync(`/proc/${p}/cmdline`, "utf8").includes(dir)) pids.push(Number(p));
+      // The directory followed by a slash: a sibling whose name starts alike (dir-other) is not ours.
+      if (fs.readFileSync(`/proc/${p}/cmdline`, "utf8").includes(`${dir}/`)) pids.push(Number(p));
     } catch {
       /* gone */
     }
@@ -135,15 +136,15 @@ function processesUnder(dir: string): number[] {
 }
 
 /** Stops the dockerd this suite started (by pid), then removes its directory. */
-export async function stopEngine(engine: Engine, log: (s: string) => void): Promise<void> {
-  if (!engine.pid) return;
-  if (alive(engine.pid)) {
-    process.kill(engine.pid, "SIGTERM");
-    for (let i = 0; i < 90 && alive(engine.pid); i++) await sleep(1000);
-    if (alive(engine.pid)) process.kill(engine.pid, "SIGKILL");
+export async function stopDockerd(dockerd: Dockerd, log: (s: string) => void): Promise<void> {
+  if (!dockerd.pid) return;
+  if (alive(dockerd.pid)) {
+    process.kill(dockerd.pid, "SIGTERM");
+    for (let i = 0; i < 90 && alive(dockerd.pid); i++) await sleep(1000);
+    if (alive(dockerd.pid)) process.kill(dockerd.pid, "SIGKILL");
   }
   // dockerd stops the containerd it started; anything it left (started by it, so by this suite) goes now.
-  for (const p of processesUnder(engine.dir)) {
+  for (const p of processesUnder(dockerd.dir)) {
     log(`stopping leftover process ${p} of the engine`);
     process.kill(p, "SIGKILL");
   }
@@ -151,11 +152,11 @@ export async function stopEngine(engine: Engine, log: (s: string) => void): Prom
     .readFileSync("/proc/mounts", "utf8")
     .split("\n")
     .map((l) => l.split(" ")[1])
-    .filter((m) => m && m.startsWith(engine.dir + "/"))
+    .filter((m) => m && m.startsWith(dockerd.dir + "/"))
     .sort((a, b) => b.length - a.length);
   for (const m of mounts) sh("umount", ["-l", m]);
-  fs.rmSync(engine.dir, { recursive: true, force: true });
-  log(`stopped dockerd (pid ${engine.pid}) and removed ${engine.dir}`);
+  fs.rmSync(dockerd.dir, { recursive: true, force: true });
+  log(`stopped dockerd (pid ${dockerd.pid}) and removed ${dockerd.dir}`);
 }
 
 /** Disk used under a directory, in MiB (du, same file system). */
