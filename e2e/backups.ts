@@ -5,7 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { BACKUP_METRICS_PORT } from "../infra/naming";
+import { BACKUP_METRICS_PORT } from "../infra/model/naming";
 import type { Plan } from "../infra/plan/run";
 import { BACKUP_METRICS_PATH, BACKUP_SCRIPT_PATH, EMPTY_CHECK_SQL, PG_RESTORE_ARGS } from "../infra/render/backup";
 import { type Suite, WORK } from "./context";

@@ -3,7 +3,7 @@
  * connects to another tenant's Postgres or services (peers of one role on a shared platform network
  * excepted, by design), and no Postgres is reachable from the public network.
  */
-import { MONITORING_NETWORK, PUBLIC_NETWORK, RELAY_BACKEND_PORT, RELAY_WEB_PORT, STORAGE_NETWORK } from "../infra/naming";
+import { MONITORING_NETWORK, PUBLIC_NETWORK, RELAY_BACKEND_PORT, RELAY_WEB_PORT, STORAGE_NETWORK } from "../infra/model/naming";
 import type { Suite } from "./context";
 import { check } from "./report";
 import { addresses, containersOf, probe, type Svc } from "./swarm";

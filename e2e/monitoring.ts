@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { MONITORING_NETWORK, PUBLIC_NETWORK } from "../infra/naming";
+import { MONITORING_NETWORK, PUBLIC_NETWORK } from "../infra/model/naming";
 import type { Plan } from "../infra/plan/run";
 import { PROMETHEUS_CONFIG_FILE, SCRAPE_USER } from "../infra/render/monitoring";
 import { type Stacks, type State, tenantOf, WORK } from "./context";

@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse, parseDocument, stringify } from "yaml";
-import { LABEL_ROLE, LABEL_STACK, LABEL_TENANT } from "../infra/naming";
+import { LABEL_ROLE, LABEL_STACK, LABEL_TENANT } from "../infra/model/naming";
 import type { Plan, PlanResource } from "../infra/plan/run";
 import { type Docker, must } from "./docker";
 import { STANDIN_BY_ROLE } from "./standins";

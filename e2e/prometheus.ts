@@ -6,7 +6,7 @@
  * discovery filters on.
  */
 import { parse } from "yaml";
-import { LABEL_ROLE } from "../infra/naming";
+import { LABEL_ROLE } from "../infra/model/naming";
 import type { Plan } from "../infra/plan/run";
 import { PROMETHEUS_CONFIG_FILE } from "../infra/render/monitoring";
 import type { Docker } from "./docker";

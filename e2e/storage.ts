@@ -8,7 +8,7 @@
  * tenant's prefix and cannot delete; versioning and lifecycle are as the plan declares.
  */
 import { parse } from "yaml";
-import { MINIO_ALIAS, STORAGE_NETWORK } from "../infra/naming";
+import { MINIO_ALIAS, STORAGE_NETWORK } from "../infra/model/naming";
 import { backupPrefixes } from "../infra/render/backup";
 import { computedOutputs } from "../infra/plan/mocks";
 import type { Plan, PlanResource } from "../infra/plan/run";

@@ -7,7 +7,7 @@
  *     infra/) and a copy of the stack config, without the operator's encryption salt and without
  *     any `secure:` value (they cannot be read with the throwaway passphrase);
  *   - a temporary file backend (PULUMI_BACKEND_URL=file://…) and a passphrase secrets provider;
- *   - every secret the credentials report (infra/inputs.ts, the one `npm run plan` prints) lists
+ *   - every secret the credentials report (infra/input/inputs.ts, the one `npm run plan` prints) lists
  *     as missing is set, in that throwaway stack only, to an obviously fake value, and listed.
  * Nothing of the operator's config, state or Pulumi login is read or written beyond copying the
  * stack config file. The temporary folder is removed afterwards (kept with --keep).
@@ -22,11 +22,11 @@ import * as os from "os";
 import * as path from "path";
 import { parseArgs } from "util";
 import * as YAML from "yaml";
-import { configFromStackFile } from "../infra/config/load";
-import { formatDiagnostic, sortDiagnostics } from "../infra/diagnostics";
-import { loadInputs } from "../infra/inputs";
+import { configFromStackFile } from "../infra/input/config/load";
+import { formatDiagnostic, sortDiagnostics } from "../infra/input/diagnostics";
+import { loadInputs } from "../infra/input/inputs";
 import { runPlan } from "../infra/plan/run";
-import { stacksIn } from "../infra/tenants/load";
+import { stacksIn } from "../infra/input/tenants/load";
 import { timedPulumi, type Measured } from "./bench";
 import { EngineError, checkEngine, runAsync, throwawayEnv, type Ran } from "./env";
 import { ROOT } from "./versions";

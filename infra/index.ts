@@ -5,12 +5,12 @@
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { configFromRuntime } from "./config/load";
-import { formatDiagnostic, sortDiagnostics } from "./diagnostics";
-import { loadInputs } from "./inputs";
+import { configFromRuntime } from "./input/config/load";
+import { formatDiagnostic, sortDiagnostics } from "./input/diagnostics";
+import { loadInputs } from "./input/inputs";
 import { defineFleet } from "./program";
 import { cheapSdkStackTraces } from "./stack-traces";
-import { stacksIn } from "./tenants/load";
+import { stacksIn } from "./input/tenants/load";
 
 // The SDK captures a stack for every internal promise (several per resource) only for its leak report
 // under PULUMI_DEBUG_PROMISE_LEAKS, and the Pulumi CLI runs this program through ts-node, whose

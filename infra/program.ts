@@ -14,10 +14,10 @@ import { KestraShared } from "../stacks/kestra-shared";
 import { StorageStack } from "../stacks/storage";
 import { setObjectNameKey } from "../stacks/swarm";
 import { TenantStack } from "../stacks/tenant";
-import type { FleetInputs } from "./inputs";
-import { edgeOf } from "./config/schema";
-import type { Tenant } from "./tenants/schema";
-import { MONITORING_NETWORK, PUBLIC_NETWORK, STORAGE_NETWORK } from "./naming";
+import type { FleetInputs } from "./input/inputs";
+import { edgeOf } from "./input/config/schema";
+import type { Tenant } from "./input/tenants/schema";
+import { MONITORING_NETWORK, PUBLIC_NETWORK, STORAGE_NETWORK } from "./model/naming";
 import { readFlowTemplate } from "./render/flow";
 
 export interface TenantOutputs {
@@ -43,7 +43,7 @@ export interface TenantOutputs {
 export function defineFleet(inputs: FleetInputs, flowTemplate: string = readFlowTemplate(), declareTenants?: (declare: (tenant: Tenant) => void) => void) {
   const { settings, secrets, stack } = inputs;
 
-  // The key of every hashed Swarm secret and config name (infra/naming.ts swarmObjectHash): random,
+  // The key of every hashed Swarm secret and config name (infra/model/naming.ts swarmObjectHash): random,
   // kept in the state (encrypted), so names change with content but reveal nothing about it, and
   // stay the same from run to run. Protected: a new key renames (and rolls) every object once.
   const objectNameKey = new random.RandomBytes("swarm-object-name-key", { length: 32 }, { protect: true });
@@ -194,7 +194,7 @@ export function defineFleet(inputs: FleetInputs, flowTemplate: string = readFlow
   };
 }
 
-/** A credential the validated inputs guarantee on this path (infra/config/load.ts requires it). */
+/** A credential the validated inputs guarantee on this path (infra/input/config/load.ts requires it). */
 function required(value: string | undefined, key: string): string {
   if (value === undefined) throw new Error(`${key} is required behind Cloudflare (validated in the stack config)`);
   return value;

@@ -7,7 +7,7 @@
  * Placement (an estimate of Swarm's scheduler, which filters nodes by constraints and reservations):
  * - a service may run on the nodes that satisfy all its placement constraints (`node.hostname`,
  *   `node.role`, `node.labels.*`, matched against capacity.nodes' names, roles and labels:
- *   infra/placement.ts): its eligible nodes;
+ *   infra/model/placement.ts): its eligible nodes;
  * - a service with a `node.hostname == X` constraint runs on X (Postgres on its data node, MinIO and
  *   Traefik on theirs): pinned;
  * - every other task floats: placed one by one, largest reservation first, on the eligible node with
@@ -28,8 +28,8 @@
  *   cluster's price.
  * - a tenant's share is the mean of its shares of the cluster's CPUs and memory.
  */
-import { LABEL_TENANT } from "../infra/naming";
-import { nodeMatchesAll, type NodeRole } from "../infra/placement";
+import { LABEL_TENANT } from "../infra/model/naming";
+import { nodeMatchesAll, type NodeRole } from "../infra/model/placement";
 import { display, labelsOf, servicesOf, type PolicyResource } from "./model";
 
 export interface NodeSpec {

@@ -16,7 +16,7 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import { capacityContext } from "./capacity";
-import type { NodeRole } from "../infra/placement";
+import type { NodeRole } from "../infra/model/placement";
 import { withEvaluationCache, type PolicyResource, type Rule, type RuleContext } from "./model";
 import { rules } from "./rules";
 

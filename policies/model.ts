@@ -3,7 +3,7 @@
  * (infra/plan) or from CrossGuard's validation arguments (policies/crossguard.ts), plus the small
  * helpers the rules share. Pure: no Pulumi, no @pulumi/policy.
  */
-import { CADVISOR_SERVICE, LABEL_LAB, LABEL_ROLE, LABEL_STACK, LABEL_TENANT, MONITORING_SOCKET_PROXY_SERVICE, NODE_EXPORTER_SERVICE, PROMETHEUS_SERVICE, PROXY_SERVICE, PUBLIC_NETWORK, SOCKET_PROXY_SERVICE } from "../infra/naming";
+import { CADVISOR_SERVICE, LABEL_LAB, LABEL_ROLE, LABEL_STACK, LABEL_TENANT, MONITORING_SOCKET_PROXY_SERVICE, NODE_EXPORTER_SERVICE, PROMETHEUS_SERVICE, PROXY_SERVICE, PUBLIC_NETWORK, SOCKET_PROXY_SERVICE } from "../infra/model/naming";
 import type { CapacityContext } from "./capacity";
 
 export interface PolicyResource {

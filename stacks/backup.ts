@@ -15,9 +15,9 @@ import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
 import * as minio from "@pulumi/minio";
 import * as pulumi from "@pulumi/pulumi";
-import type { Settings } from "../infra/config/schema";
-import { BACKUP_MIRROR_SERVICE, BACKUP_STACK, LABEL_ROLE, MINIO_ALIAS, MIRROR_METRICS_PORT } from "../infra/naming";
-import { PLATFORM_RESOURCES, swarmResources } from "../infra/profiles";
+import type { Settings } from "../infra/input/config/schema";
+import { BACKUP_MIRROR_SERVICE, BACKUP_STACK, LABEL_ROLE, MINIO_ALIAS, MIRROR_METRICS_PORT } from "../infra/model/naming";
+import { PLATFORM_RESOURCES, swarmResources } from "../infra/model/profiles";
 import {
   backupKindPrefix,
   BACKUP_SCRIPT_PATH,

@@ -6,8 +6,8 @@
  */
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
-import { cloudflareOf, type Settings } from "../infra/config/schema";
-import type { Tenant } from "../infra/tenants/schema";
+import { cloudflareOf, type Settings } from "../infra/input/config/schema";
+import type { Tenant } from "../infra/input/tenants/schema";
 import { accessApplicationName, accessIncludes, ingressRecords, webhookDestinations } from "../infra/render/access";
 
 export interface TenantEdgeArgs {

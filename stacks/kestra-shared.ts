@@ -8,7 +8,7 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { KESTRA_SHARED_STACK, LABEL_STACK } from "../infra/naming";
+import { KESTRA_SHARED_STACK, LABEL_STACK } from "../infra/model/naming";
 import { ENTRYPOINT_SCRIPT } from "../infra/render/entrypoint";
 import { hashedConfig } from "./swarm";
 

@@ -14,7 +14,7 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { cloudflareOf, edgeOf, type CloudflareSettings, type Settings } from "../infra/config/schema";
+import { cloudflareOf, edgeOf, type CloudflareSettings, type Settings } from "../infra/input/config/schema";
 import {
   ALERTMANAGER_SERVICE,
   ALERTMANAGER_VOLUME,
@@ -38,8 +38,8 @@ import {
   PROMETHEUS_SERVICE,
   PROMETHEUS_VOLUME,
   type ServiceRole,
-} from "../infra/naming";
-import { PLATFORM_RESOURCES, swarmResources, type ServiceResources } from "../infra/profiles";
+} from "../infra/model/naming";
+import { PLATFORM_RESOURCES, swarmResources, type ServiceResources } from "../infra/model/profiles";
 import { ingressRecords } from "../infra/render/access";
 import {
   GRAFANA_ADMIN_PASSWORD_FILE,

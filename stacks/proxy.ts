@@ -11,9 +11,9 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { edgeOf, type Settings } from "../infra/config/schema";
-import { ACME_VOLUME, DOCKER_API_NETWORK, LABEL_LAB, LABEL_ROLE, nodeLocalName, PROXY_SERVICE, PROXY_STACK, PUBLIC_NETWORK, SOCKET_PROXY_SERVICE, TRAEFIK_METRICS_USERS_FILE } from "../infra/naming";
-import { PLATFORM_RESOURCES, swarmResources } from "../infra/profiles";
+import { edgeOf, type Settings } from "../infra/input/config/schema";
+import { ACME_VOLUME, DOCKER_API_NETWORK, LABEL_LAB, LABEL_ROLE, nodeLocalName, PROXY_SERVICE, PROXY_STACK, PUBLIC_NETWORK, SOCKET_PROXY_SERVICE, TRAEFIK_METRICS_USERS_FILE } from "../infra/model/naming";
+import { PLATFORM_RESOURCES, swarmResources } from "../infra/model/profiles";
 import { identityLabels, labelList } from "../infra/render/labels";
 import { socketProxyArgs, socketProxyContainerSpec } from "../infra/render/socket-proxy";
 import { ACME_DIR, DNS_TOKEN_SECRET_FILE, TRAEFIK_DYNAMIC_FILE, traefikArgs, traefikDynamicConfig, traefikMetricsUsers } from "../infra/render/traefik";

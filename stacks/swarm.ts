@@ -6,8 +6,8 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { Settings } from "../infra/config/schema";
-import { contentName } from "../infra/naming";
+import type { Settings } from "../infra/input/config/schema";
+import { contentName } from "../infra/model/naming";
 import { labelList, type Labels } from "../infra/render/labels";
 
 export function base64(text: string): string {

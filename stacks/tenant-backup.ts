@@ -11,14 +11,14 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { Settings } from "../infra/config/schema";
-import { BACKUP_METRICS_PORT, LABEL_TENANT, POSTGRES_ALIAS, type TenantNames } from "../infra/naming";
-import { PLATFORM_RESOURCES, swarmResources } from "../infra/profiles";
+import type { Settings } from "../infra/input/config/schema";
+import { BACKUP_METRICS_PORT, LABEL_TENANT, POSTGRES_ALIAS, type TenantNames } from "../infra/model/naming";
+import { PLATFORM_RESOURCES, swarmResources } from "../infra/model/profiles";
 import { BACKUP_SCRIPT_PATH, BACKUP_SECRET_PURPOSES, backupCredentialsFile, backupPrefixes, durationSeconds } from "../infra/render/backup";
 import { identityLabels, labelList } from "../infra/render/labels";
-import type { Tenant } from "../infra/tenants/schema";
+import type { Tenant } from "../infra/input/tenants/schema";
 import type { BackupKey } from "./backup";
-import { placementSpec, tenantServiceConstraints } from "../infra/placement";
+import { placementSpec, tenantServiceConstraints } from "../infra/model/placement";
 import { endpointSpec, hashedSecret, LOG_DRIVER, RESTART_POLICY, secretMount } from "./swarm";
 
 export interface TenantBackupArgs {
@@ -66,7 +66,7 @@ export class TenantBackup extends pulumi.ComponentResource {
     const objectLabels = { [LABEL_TENANT]: tenant.name };
     const secret = (logical: string, purpose: string, content: pulumi.Input<string>) =>
       hashedSecret(`${t}-${logical}`, { prefix: n.secretPrefix, purpose, content, labels: objectLabels }, on);
-    // Purposes short enough for a 30-character tenant (Swarm object names: 64; infra/name-limits.ts).
+    // Purposes short enough for a 30-character tenant (Swarm object names: 64; infra/input/name-limits.ts).
     const pg = args.pgPasswordSecret ?? secret("backup-pg-password", BACKUP_SECRET_PURPOSES.pgPassword, args.dbPassword);
     // Both keys in one file (two lines): one Swarm secret, read by the script's mc_alias_file.
     const credentials = secret(

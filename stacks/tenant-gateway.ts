@@ -13,15 +13,15 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { Settings } from "../infra/config/schema";
-import { LABEL_STATUS, MINIO_ALIAS, type TenantNames } from "../infra/naming";
-import type { TenantStatus } from "../infra/tenants/schema";
+import type { Settings } from "../infra/input/config/schema";
+import { LABEL_STATUS, MINIO_ALIAS, type TenantNames } from "../infra/model/naming";
+import type { TenantStatus } from "../infra/input/tenants/schema";
 import { engineUrn } from "../infra/plan/urn";
-import { PLATFORM_RESOURCES, swarmResources } from "../infra/profiles";
+import { PLATFORM_RESOURCES, swarmResources } from "../infra/model/profiles";
 import { gatewayCommand, gatewayForwards, gatewayHealthcheck } from "../infra/render/gateway";
 import { identityLabels } from "../infra/render/labels";
 import { forwarderServiceArgs } from "./swarm";
-import { placementSpec, tenantServiceConstraints } from "../infra/placement";
+import { placementSpec, tenantServiceConstraints } from "../infra/model/placement";
 
 export interface TenantGatewayArgs {
   names: TenantNames;

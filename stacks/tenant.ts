@@ -10,16 +10,16 @@ import * as docker from "@pulumi/docker";
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { edgeOf, type GitCredential, type Settings } from "../infra/config/schema";
-import { dbPasswordLogicalName, KESTRA_MANAGEMENT_PORT, LABEL_ROLE, LABEL_TENANT, pgVolumeLogicalName, POSTGRES_ALIAS, tenantHost, tenantNames, tenantUrl, type ServiceRole, type TenantNames } from "../infra/naming";
-import { dbConnectionLimit, javaOpts, PROFILES, swarmResources, type ServiceResources } from "../infra/profiles";
+import { edgeOf, type GitCredential, type Settings } from "../infra/input/config/schema";
+import { dbPasswordLogicalName, KESTRA_MANAGEMENT_PORT, LABEL_ROLE, LABEL_TENANT, pgVolumeLogicalName, POSTGRES_ALIAS, tenantHost, tenantNames, tenantUrl, type ServiceRole, type TenantNames } from "../infra/model/naming";
+import { dbConnectionLimit, javaOpts, PROFILES, swarmResources, type ServiceResources } from "../infra/model/profiles";
 import { ENTRYPOINT_PATH, SECRET_FILE_PREFIX } from "../infra/render/entrypoint";
 import { FLOW_DIR, FLOW_MOUNT, gitSecretNames, gitSyncEnv, gitSyncOf, renderGitSyncFlow } from "../infra/render/flow";
 import { renderKestraConfig, tenantKestraConfigInput } from "../infra/render/kestra-config";
 import { edgeRouting, identityLabels, labelList, tenantWebLabels, type Labels } from "../infra/render/labels";
 import { postgresDataTarget, postgresHealthcheck, postgresMajor } from "../infra/render/postgres";
-import type { Tenant } from "../infra/tenants/schema";
-import { kestraConstraints, placementSpec } from "../infra/placement";
+import type { Tenant } from "../infra/input/tenants/schema";
+import { kestraConstraints, placementSpec } from "../infra/model/placement";
 import { escrowPlaintext } from "../infra/render/backup";
 import type { BackupStack } from "./backup";
 import { TenantEdge } from "./edge";
@@ -330,7 +330,7 @@ export class TenantStack extends pulumi.ComponentResource {
               stopGracePeriod: "6m",
             },
             networksAdvanceds: spec.networks,
-            // Where this tenant's Kestra may run: stack config swarm.placement and the tenant file's kestra.placement (infra/placement.ts).
+            // Where this tenant's Kestra may run: stack config swarm.placement and the tenant file's kestra.placement (infra/model/placement.ts).
             placement: placementSpec(kestraConstraints(settings.swarm.placement, tenant)),
             resources: swarmResources(spec.res),
             restartPolicy: RESTART_POLICY,

@@ -6,11 +6,11 @@
 import * as fs from "fs";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
-import { configFromStackFile, loadConfig } from "../infra/config/load";
-import { formatDiagnostic } from "../infra/diagnostics";
+import { configFromStackFile, loadConfig } from "../infra/input/config/load";
+import { formatDiagnostic } from "../infra/input/diagnostics";
 import { runPlan } from "../infra/plan/run";
-import { SCHEMA_FILE, tenantJsonSchema } from "../infra/schema-gen";
-import { loadTenants, stacksIn } from "../infra/tenants/load";
+import { SCHEMA_FILE, tenantJsonSchema } from "../infra/input/schema-gen";
+import { loadTenants, stacksIn } from "../infra/input/tenants/load";
 import { REPO_ROOT } from "./files-root";
 
 const STACKS = stacksIn(REPO_ROOT);

@@ -20,7 +20,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
-import { formatDiagnostic, sortDiagnostics } from "../diagnostics";
+import { formatDiagnostic, sortDiagnostics } from "../input/diagnostics";
 import { capacityCsv } from "./capacity-report";
 import { asDiffPlan, diffPlans, formatDiff, formatDiffMarkdown, planProblem, type DiffPlan } from "./diff";
 import { formatTenantUrns, tenantUrns } from "./offboard";

@@ -5,7 +5,7 @@
  * configs are external: the program creates them.
  */
 import { stringify } from "yaml";
-import { LABEL_STACK } from "../naming";
+import { LABEL_STACK } from "../model/naming";
 import { labelMap } from "../render/labels";
 import type { Plan, PlanResource } from "./run";
 

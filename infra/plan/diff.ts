@@ -5,7 +5,7 @@
  * it compares two offline plans, not the deployed stack (the deploy workflow's guard does that).
  */
 import { postgresMajor } from "../render/postgres";
-import { DB_PASSWORD_ROTATION_DOC, isDbPasswordName, LABEL_ROLE } from "../naming";
+import { DB_PASSWORD_ROTATION_DOC, isDbPasswordName, LABEL_ROLE } from "../model/naming";
 import { replacingPaths } from "./force-new";
 
 /** The part of a plan resource the diff reads (the `--json` plan's resources). */

@@ -1,14 +1,14 @@
 /** Human-readable plan, and the per-tenant artifacts written by `--out`. */
 import * as fs from "fs";
 import * as path from "path";
-import type { FleetInputs } from "../inputs";
-import { tenantHost, tenantNames } from "../naming";
+import type { FleetInputs } from "../input/inputs";
+import { tenantHost, tenantNames } from "../model/naming";
 import { accessIncludes, webhookDestinations } from "../render/access";
 import { gitSyncEnv, gitSyncOf, readFlowTemplate, renderGitSyncFlow } from "../render/flow";
 import { renderKestraConfig, tenantKestraConfigInput } from "../render/kestra-config";
 import { SCRAPE_USER } from "../render/monitoring";
 import { edgeRouting, tenantWebLabels } from "../render/labels";
-import { edgeOf } from "../config/schema";
+import { edgeOf } from "../input/config/schema";
 import { storagePolicyDocument, tenantBucket, tenantStorageBlock } from "../render/storage";
 import { formatCapacity } from "./capacity-report";
 import { composeFor, swarmStacks } from "./compose";

@@ -8,14 +8,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { capacityContext, capacityReport, type CapacityReport } from "../../policies/capacity";
 import { evaluate } from "../../policies/evaluate";
 import type { PolicyResource, Violation } from "../../policies/model";
-import { configFromStackFile } from "../config/load";
-import type { Diagnostic } from "../diagnostics";
-import { loadInputs, type FleetInputs } from "../inputs";
-import { imageParts } from "../images";
+import { configFromStackFile } from "../input/config/load";
+import type { Diagnostic } from "../input/diagnostics";
+import { loadInputs, type FleetInputs } from "../input/inputs";
+import { imageParts } from "../model/images";
 import { defineFleet } from "../program";
-import { stacksIn } from "../tenants/load";
+import { stacksIn } from "../input/tenants/load";
 import { cheapSdkStackTraces } from "../stack-traces";
-import { generalWarning, type PlanWarning } from "../warnings";
+import { generalWarning, type PlanWarning } from "../input/warnings";
 import { installMocks, type Registration } from "./mocks";
 
 export const PROJECT = "kestra-fleet";
@@ -40,7 +40,7 @@ export interface Plan {
   tenants: string[];
   resources: PlanResource[];
   outputs: Record<string, unknown>;
-  /** General warnings, placeholder values and the credentials `pulumi up` will need (infra/warnings.ts). */
+  /** General warnings, placeholder values and the credentials `pulumi up` will need (infra/input/warnings.ts). */
   warnings: PlanWarning[];
   violations: Violation[];
   /** Cluster fit and cost (policies/capacity.ts); null without stack config `capacity`. */

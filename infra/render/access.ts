@@ -1,7 +1,7 @@
 /** Cloudflare Access rules of a tenant: who is let in, and which paths bypass. Pure. */
-import type { CloudflareSettings } from "../config/schema";
-import type { Tenant } from "../tenants/schema";
-import { WEBHOOK_PATHS } from "../naming";
+import type { CloudflareSettings } from "../input/config/schema";
+import type { Tenant } from "../input/tenants/schema";
+import { WEBHOOK_PATHS } from "../model/naming";
 
 export type Include = { email: { email: string } } | { emailDomain: { domain: string } } | { group: { id: string } };
 

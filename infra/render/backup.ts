@@ -5,7 +5,7 @@
  * escrow encryption. No Pulumi, no I/O.
  */
 import { createCipheriv, createHmac, pbkdf2, pbkdf2Sync } from "crypto";
-import { MIRROR_SOURCE_POLICY_NAME, TENANT_BUCKET_PREFIX } from "../naming";
+import { MIRROR_SOURCE_POLICY_NAME, TENANT_BUCKET_PREFIX } from "../model/naming";
 
 /** pg_dump flags of every scheduled dump: custom format (pg_restore reads it), no owner/ACL statements. */
 export const PG_DUMP_ARGS = ["--format=custom", "--compress=6", "--no-owner", "--no-privileges"] as const;

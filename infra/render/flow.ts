@@ -8,8 +8,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { isMap, isSeq, parseDocument } from "yaml";
-import type { Settings } from "../config/schema";
-import type { Tenant } from "../tenants/schema";
+import type { Settings } from "../input/config/schema";
+import type { Tenant } from "../input/tenants/schema";
 
 export const FLOW_FILE = path.join(__dirname, "..", "..", "flows", "admin", "git-sync-flows.yaml");
 

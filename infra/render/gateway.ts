@@ -5,7 +5,7 @@
  * storage) and the tenant's own Kestra management ports (with monitoring). Pure: the list of forwards,
  * socat's command and the health check derive from it.
  */
-import { BACKUP_METRICS_PORT, KESTRA_MANAGEMENT_PORT, MINIO_S3_PORT, RELAY_BACKEND_PORT, RELAY_BACKUP_PORT, RELAY_WEB_PORT, STORAGE_SERVICE, type TenantNames } from "../naming";
+import { BACKUP_METRICS_PORT, KESTRA_MANAGEMENT_PORT, MINIO_S3_PORT, RELAY_BACKEND_PORT, RELAY_BACKUP_PORT, RELAY_WEB_PORT, STORAGE_SERVICE, type TenantNames } from "../model/naming";
 
 /** One listener of the gateway: `listen` on every interface, each connection forwarded to `host:port`. */
 export interface Forward {

@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
-import { GRAFANA_PORT, MONITORING_NETWORK, PROMETHEUS_PORT, PROMETHEUS_SERVICE } from "../naming";
+import { GRAFANA_PORT, MONITORING_NETWORK, PROMETHEUS_PORT, PROMETHEUS_SERVICE } from "../model/naming";
 import { CLOUDFLARE_ROUTING, routerLabels, type EdgeRouting, type Labels } from "./labels";
 
 export const GRAFANA_DATASOURCE_UID = "prometheus";

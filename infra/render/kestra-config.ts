@@ -4,10 +4,10 @@
  * Keys as Kestra 1.x reads them (see shared/reference/platform-facts.md).
  */
 import { stringify } from "yaml";
-import type { Settings } from "../config/schema";
-import { POSTGRES_ALIAS, WEBHOOK_PATHS, KESTRA_MANAGEMENT_PORT, tenantNames, tenantUrl } from "../naming";
-import { PROFILES } from "../profiles";
-import type { Tenant } from "../tenants/schema";
+import type { Settings } from "../input/config/schema";
+import { POSTGRES_ALIAS, WEBHOOK_PATHS, KESTRA_MANAGEMENT_PORT, tenantNames, tenantUrl } from "../model/naming";
+import { PROFILES } from "../model/profiles";
+import type { Tenant } from "../input/tenants/schema";
 
 export interface KestraConfigInput {
   /** `https://<host>/`. */

@@ -2,7 +2,7 @@
  * Service labels: the stack/tenant/role labels every service carries, and Traefik's router labels
  * for the services that are routed. Pure.
  */
-import { edgeOf, type Settings } from "../config/schema";
+import { edgeOf, type Settings } from "../input/config/schema";
 import {
   CERT_RESOLVER,
   ENTRYPOINT_WEBSECURE,
@@ -15,7 +15,7 @@ import {
   PUBLIC_NETWORK,
   STORAGE_ADMIN_MIDDLEWARE,
   type ServiceRole,
-} from "../naming";
+} from "../model/naming";
 
 export type Labels = Record<string, string>;
 

@@ -11,7 +11,7 @@
  * is a new network created first, Traefik and Prometheus moved onto it (attached by id), and the old
  * one deleted last (deleteBeforeReplace: false, stacks/monitoring.ts).
  */
-import { MONITORING_PROXY_NETWORK } from "../naming";
+import { MONITORING_PROXY_NETWORK } from "../model/naming";
 
 /** Default: far from Swarm's first allocations (10.0.0.0/24 ingress, then 10.0.1.0/24, ... from 10.0.0.0/8) and Docker's local pools (172.17-31/16, 192.168/16). */
 export const DEFAULT_PROXY_METRICS_SUBNET = "10.254.254.0/26";

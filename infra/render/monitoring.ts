@@ -12,7 +12,7 @@
  */
 import { createHmac } from "crypto";
 import { stringify } from "yaml";
-import type { Settings } from "../config/schema";
+import type { Settings } from "../input/config/schema";
 import {
   ALERTMANAGER_PORT,
   ALERTMANAGER_SERVICE,
@@ -41,7 +41,7 @@ import {
   BACKUP_MIRROR_SERVICE,
   MIRROR_METRICS_PORT,
   type ServiceRole,
-} from "../naming";
+} from "../model/naming";
 import { BACKUP_METRICS, BACKUP_METRICS_PATH, type BackupMetric, backupMetricName, MIRROR_PASS_METRICS, MIRROR_TENANT_METRICS, type MirrorMetric, mirrorMetricName } from "./backup";
 import { socketProxyArgs } from "./socket-proxy";
 import { TRAEFIK_METRICS_USER } from "./traefik";

@@ -1,5 +1,5 @@
 /** Postgres container details that depend on the pinned image. Pure. */
-import { imageParts } from "../images";
+import { imageParts } from "../model/images";
 
 /**
  * Where the data volume is mounted. Postgres 18+ images keep data under

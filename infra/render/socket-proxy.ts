@@ -2,7 +2,7 @@
  * The Docker socket proxies between Traefik (or Prometheus) and the Docker API
  * (wollomatic/socket-proxy). Pure: arguments only. A tenant's socat gateway: ./gateway.ts.
  */
-import { PROXY_SERVICE, SOCKET_PROXY_PORT, SOCKET_PROXY_SERVICE } from "../naming";
+import { PROXY_SERVICE, SOCKET_PROXY_PORT, SOCKET_PROXY_SERVICE } from "../model/naming";
 
 /** Traefik's `providers.swarm.endpoint`: the proxy's service name on the internal overlay. */
 export const SOCKET_PROXY_ENDPOINT = `tcp://${SOCKET_PROXY_SERVICE}:${SOCKET_PROXY_PORT}`;

@@ -3,8 +3,8 @@
  * policy, ownBucketPolicyDocument, for every tenant's user) and the `kestra.storage` block of its
  * Kestra config, for either backend. Pure.
  */
-import type { Settings } from "../config/schema";
-import { MINIO_ALIAS, tenantNames } from "../naming";
+import type { Settings } from "../input/config/schema";
+import { MINIO_ALIAS, tenantNames } from "../model/naming";
 
 /** The tenant's bucket: `kestra-<t>`, behind the stack's prefix on AWS (S3 names are global). */
 export function tenantBucket(settings: Settings, tenant: string): string {

@@ -6,8 +6,8 @@
  */
 import { createHash } from "crypto";
 import { stringify } from "yaml";
-import { edgeOf, type Settings } from "../config/schema";
-import { CERT_RESOLVER, ENTRYPOINT_METRICS, LAB_ORIGIN_MIDDLEWARE, ORIGIN_LOCK_MIDDLEWARE, ENTRYPOINT_WEB, ENTRYPOINT_WEBSECURE, PUBLIC_NETWORK, TRAEFIK_METRICS_PORT, TRAEFIK_METRICS_USERS_FILE } from "../naming";
+import { edgeOf, type Settings } from "../input/config/schema";
+import { CERT_RESOLVER, ENTRYPOINT_METRICS, LAB_ORIGIN_MIDDLEWARE, ORIGIN_LOCK_MIDDLEWARE, ENTRYPOINT_WEB, ENTRYPOINT_WEBSECURE, PUBLIC_NETWORK, TRAEFIK_METRICS_PORT, TRAEFIK_METRICS_USERS_FILE } from "../model/naming";
 import { SOCKET_PROXY_ENDPOINT } from "./socket-proxy";
 
 export const TRAEFIK_DYNAMIC_FILE = "/etc/traefik/dynamic.yml";

@@ -1,4 +1,4 @@
-import { MIRROR_SOURCE_POLICY_NAME, TENANT_BUCKET_PREFIX } from "../../infra/naming";
+import { MIRROR_SOURCE_POLICY_NAME, TENANT_BUCKET_PREFIX } from "../../infra/model/naming";
 import { STORAGE_POLICY_TYPES, asList, display, type ResourceRule } from "../model";
 import { isBackupPolicy } from "./storage-policy-scope";
 

@@ -1,6 +1,6 @@
 import { capacityReport, eligibleNodes, tasksOf, type CapacityReport, type NodeSpec } from "../capacity";
 import { display, labelsOf, servicesOf, type PolicyResource, type StackRule } from "../model";
-import { LABEL_TENANT } from "../../infra/naming";
+import { LABEL_TENANT } from "../../infra/model/naming";
 
 const num = (x: number) => x.toFixed(2);
 const pct = (x: number) => `${Math.round(x * 100)} %`;
@@ -73,7 +73,7 @@ function limitShortfalls(s: PolicyResource, nodes: NodeSpec[]) {
     t,
     eligible,
     who: `${display(s)}${tenant ? ` of tenant ${tenant}` : ""}`,
-    fix: tenant ? `give tenant ${tenant} a smaller kestra.size, a placement on larger nodes (swarm.placement.sizes, or kestra.placement in its tenant file), or larger nodes` : "lower the service's limit (infra/profiles.ts) or use a larger node",
+    fix: tenant ? `give tenant ${tenant} a smaller kestra.size, a placement on larger nodes (swarm.placement.sizes, or kestra.placement in its tenant file), or larger nodes` : "lower the service's limit (infra/model/profiles.ts) or use a larger node",
     cpuShort: eligible.filter((n) => t.limitCpus > n.cpus),
     memShort: eligible.filter((n) => t.limitMemoryGb > n.memoryGb),
   };
@@ -83,7 +83,7 @@ function limitShortfalls(s: PolicyResource, nodes: NodeSpec[]) {
  * Rule 15c: Docker rejects a task whose CPU limit exceeds its node's CPU count ("Range of CPUs is from
  * 0.01 to 2.00, as there are only 2 CPUs available"). Swarm filters nodes by constraints and
  * reservations, not limits: a task may land on such a node, be rejected there, and be retried. A
- * service is refused when NO node it may be placed on (its placement constraints: infra/placement.ts)
+ * service is refused when NO node it may be placed on (its placement constraints: infra/model/placement.ts)
  * can run it: it would be rejected forever. A memory limit above every eligible node's memory is
  * refused too: the container could never have it. Some (not all) eligible nodes too small: advisory
  * (limits-placement below).

@@ -1,4 +1,4 @@
-import { CLOUDFLARE_LIMITS } from "../../infra/naming";
+import { CLOUDFLARE_LIMITS } from "../../infra/model/naming";
 import { TYPES, ofType, type StackRule } from "../model";
 
 /** Rule 17 (advisory): Cloudflare's per-account limits. */

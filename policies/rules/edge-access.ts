@@ -1,4 +1,4 @@
-import { LAB_ORIGIN_MIDDLEWARE, WEBHOOK_PATHS } from "../../infra/naming";
+import { LAB_ORIGIN_MIDDLEWARE, WEBHOOK_PATHS } from "../../infra/model/naming";
 import { TYPES, accessPoliciesOf, commaList, display, isLabStack, ofType, routersOf, tenantHosts, type PolicyResource, type StackRule } from "../model";
 
 /** `host/api/v1/main/executions/webhook/*` or `host/api/v1/executions/webhook/*`. */

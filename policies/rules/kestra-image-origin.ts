@@ -1,4 +1,4 @@
-import { LABEL_ROLE } from "../../infra/naming";
+import { LABEL_ROLE } from "../../infra/model/naming";
 import { containerSpecOf, display, labelsOf, servicesOf, type StackRule } from "../model";
 import { imageRef } from "./pinned-images";
 

@@ -1,4 +1,4 @@
-import { LAB_ORIGIN_MIDDLEWARE, LABEL_LAB, ORIGIN_LOCK_MIDDLEWARE } from "../../infra/naming";
+import { LAB_ORIGIN_MIDDLEWARE, LABEL_LAB, ORIGIN_LOCK_MIDDLEWARE } from "../../infra/model/naming";
 import { commaList, display, isLabStack, isTraefik, labelsOf, routersOf, servicesOf, tenantHosts, type StackRule } from "../model";
 import { accessCoveredHosts } from "./edge-access";
 

@@ -1,4 +1,4 @@
-import { LABEL_ROLE, LABEL_TENANT, PUBLIC_NETWORK } from "../../infra/naming";
+import { LABEL_ROLE, LABEL_TENANT, PUBLIC_NETWORK } from "../../infra/model/naming";
 import { display, labelsOf, networksOf, roleOf, servicesOf, tenantOf, type StackRule } from "../model";
 
 /** Tenant roles that never face the proxy. */

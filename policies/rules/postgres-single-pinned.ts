@@ -1,4 +1,4 @@
-import { LABEL_ROLE, LABEL_TENANT } from "../../infra/naming";
+import { LABEL_ROLE, LABEL_TENANT } from "../../infra/model/naming";
 import { display, labelsOf, networksOf, roleOf, servicesOf, tenantOf, type StackRule } from "../model";
 
 /** A constraint that ties a task to particular nodes (equality on hostname, id or a node/engine label). */

@@ -1,5 +1,5 @@
 import { parse } from "yaml";
-import { TRAEFIK_METRICS_USERS_FILE } from "../../infra/naming";
+import { TRAEFIK_METRICS_USERS_FILE } from "../../infra/model/naming";
 import { containerSpecOf, display, indexOf, isPrometheus, isTraefik, networksOf, servicesOf, TYPES, type PolicyResource, type StackRule } from "../model";
 
 /** `--key=value` / `--key` arguments of a container, keys lower-cased. */

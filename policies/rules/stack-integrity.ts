@@ -1,4 +1,4 @@
-import { BACKUP_STACK, LABEL_ROLE, LABEL_STACK, LABEL_TENANT, MONITORING_SOCKET_PROXY_SERVICE, MONITORING_STACK, PROXY_STACK, STORAGE_STACK, tenantNames } from "../../infra/naming";
+import { BACKUP_STACK, LABEL_ROLE, LABEL_STACK, LABEL_TENANT, MONITORING_SOCKET_PROXY_SERVICE, MONITORING_STACK, PROXY_STACK, STORAGE_STACK, tenantNames } from "../../infra/model/naming";
 import { BUCKET_TYPES, DOCKER_TYPES, STORAGE_POLICY_TYPES, TYPES, display, externalName, labelsOf, ofType, roleOf, servicesOf, stackOf, tenantOf, type PolicyResource, type StackRule } from "../model";
 
 /** Types whose name must be unique: Docker objects, buckets, storage policies, managed databases. */

@@ -1,4 +1,4 @@
-import { isDbPasswordName } from "../../infra/naming";
+import { isDbPasswordName } from "../../infra/model/naming";
 import { TYPES, display, type ResourceRule } from "../model";
 
 /** Volumes, buckets and managed databases: deleting one deletes a client's data. */

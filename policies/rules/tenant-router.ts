@@ -1,4 +1,4 @@
-import { ENTRYPOINT_WEBSECURE, LAB_ORIGIN_MIDDLEWARE, ORIGIN_LOCK_MIDDLEWARE, PUBLIC_NETWORK } from "../../infra/naming";
+import { ENTRYPOINT_WEBSECURE, LAB_ORIGIN_MIDDLEWARE, ORIGIN_LOCK_MIDDLEWARE, PUBLIC_NETWORK } from "../../infra/model/naming";
 import { commaList, display, hostsOfRule, isService, labelsOf, roleOf, routersOf, type ResourceRule } from "../model";
 
 /**

@@ -1,4 +1,4 @@
-import { KESTRA_HTTP_PORT, KESTRA_MANAGEMENT_PORT } from "../../infra/naming";
+import { KESTRA_HTTP_PORT, KESTRA_MANAGEMENT_PORT } from "../../infra/model/naming";
 import { display, isService, labelsOf, roleOf, type ResourceRule } from "../model";
 
 /** Roles that Traefik may route to: tenant web servers, the proxy itself (dashboard), MinIO's admin host and Grafana. */

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkEngine, EngineError, engineEnv, engineProblems, pluginDir, statusFile } from "../../engine/env";
 import { fakeSecret, pluginsOf, throwawayConfig } from "../../engine/preview";
 import { engineVersions, lockedVersion, ROOT } from "../../engine/versions";
-import { sshKeyProblem } from "../../infra/git-key";
+import { sshKeyProblem } from "../../infra/input/git-key";
 import { runPlan } from "../../infra/plan/run";
 import { tmpDir } from "../files";
 import { FIXTURE_ROOT, FIXTURE_TENANTS } from "../files-root";

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { configFromStackFile } from "../../infra/config/load";
+import { configFromStackFile } from "../../infra/input/config/load";
 import { installMocks } from "../../infra/plan/mocks";
 import { FIXTURE_ROOT, FIXTURE_TENANTS } from "../files-root";
 

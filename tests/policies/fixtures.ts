@@ -30,7 +30,7 @@ import {
   STORAGE_STACK,
   WEBHOOK_PATHS,
   tenantNames,
-} from "../../infra/naming";
+} from "../../infra/model/naming";
 import { runRules } from "../../policies/evaluate";
 import type { PolicyResource, Rule, RuleContext, Violation } from "../../policies/model";
 

@@ -3,7 +3,7 @@
  * service carries kestra-fleet.lab=true may leave Cloudflare out.
  */
 import { describe, expect, it } from "vitest";
-import { LAB_ORIGIN_MIDDLEWARE, LABEL_LAB, ORIGIN_LOCK_MIDDLEWARE } from "../../infra/naming";
+import { LAB_ORIGIN_MIDDLEWARE, LABEL_LAB, ORIGIN_LOCK_MIDDLEWARE } from "../../infra/model/naming";
 import { runRules } from "../../policies/evaluate";
 import type { PolicyResource } from "../../policies/model";
 import { rules } from "../../policies/rules";

@@ -7,7 +7,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { LAB_ORIGIN_MIDDLEWARE, LABEL_LAB } from "../../infra/naming";
+import { LAB_ORIGIN_MIDDLEWARE, LABEL_LAB } from "../../infra/model/naming";
 import { runPlan, toPolicyResource, type Plan, type PlanResult } from "../../infra/plan/run";
 import { runRules } from "../../policies/evaluate";
 import { rules } from "../../policies/rules";

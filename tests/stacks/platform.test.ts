@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Plan } from "../../infra/plan/run";
-import { dbConnectionLimit, PROFILES } from "../../infra/profiles";
+import { dbConnectionLimit, PROFILES } from "../../infra/model/profiles";
 import { byName, labelsOf, ofType, planOk, projectWithConfig, SERVICE } from "../helpers";
 
 const spec = (r: { inputs: any }) => r.inputs.taskSpec;

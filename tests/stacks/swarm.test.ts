@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "crypto";
-import { swarmObjectHash } from "../../infra/naming";
+import { swarmObjectHash } from "../../infra/model/naming";
 import { installMocks, mockRandomBytes } from "../../infra/plan/mocks";
 import type { Plan } from "../../infra/plan/run";
 import { labelMap } from "../../infra/render/labels";

@@ -19,7 +19,7 @@ import {
   renderBackupScript,
   retainedDumps,
 } from "../../../infra/render/backup";
-import { tenantNames } from "../../../infra/naming";
+import { tenantNames } from "../../../infra/model/naming";
 import { tmpDir } from "../../files";
 
 const d = (s: string) => new Date(s);

@@ -4,8 +4,8 @@ import { accessIncludes, webhookDestinations } from "../../../infra/render/acces
 import { identityLabels, labelList, storageAdminLabels, tenantWebLabels } from "../../../infra/render/labels";
 import { createHash } from "crypto";
 import { traefikArgs, traefikDynamicConfig, traefikMetricsUsers } from "../../../infra/render/traefik";
-import { configFromStackFile, loadConfig } from "../../../infra/config/load";
-import { TenantSchema } from "../../../infra/tenants/schema";
+import { configFromStackFile, loadConfig } from "../../../infra/input/config/load";
+import { TenantSchema } from "../../../infra/input/tenants/schema";
 import { FIXTURE_ROOT } from "../../files-root";
 
 const settings = loadConfig(configFromStackFile(FIXTURE_ROOT, "staging")).config!.settings;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { gitSecretNames, gitSyncEnv, gitSyncOf, readFlowTemplate, renderGitSyncFlow, type GitSync } from "../../../infra/render/flow";
-import type { Settings } from "../../../infra/config/schema";
-import { TenantSchema } from "../../../infra/tenants/schema";
+import type { Settings } from "../../../infra/input/config/schema";
+import { TenantSchema } from "../../../infra/input/tenants/schema";
 
 // Property names of io.kestra.plugin.git.SyncFlows (plugin-git 2.0.x for Kestra 1.x).
 const SYNC_FLOWS_PROPERTIES = new Set([

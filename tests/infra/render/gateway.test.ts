@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from "child_process";
 import { describe, expect, it } from "vitest";
-import { tenantNames } from "../../../infra/naming";
+import { tenantNames } from "../../../infra/model/naming";
 import { PROJECT } from "../../../infra/plan/run";
 import { engineUrn } from "../../../infra/plan/urn";
 import { gatewayCommand, gatewayForwards, gatewayHealthcheck, needsGateway } from "../../../infra/render/gateway";

@@ -25,7 +25,7 @@ describe("Kestra application.yml", () => {
       "driver-class-name": "org.postgresql.Driver",
       username: "kestra_acme",
       password: "db-pass",
-      // The pool the managed role's connection limit counts on (infra/profiles.ts dbConnectionLimit).
+      // The pool the managed role's connection limit counts on (infra/model/profiles.ts dbConnectionLimit).
       "maximum-pool-size": 10,
     });
   });

@@ -15,7 +15,7 @@ import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alertRules, BACKUP_JOB, prometheusConfigObject, renderAlertRules, serviceLabelMeta } from "../../../infra/render/monitoring";
 import { BACKUP_METRICS_PATH } from "../../../infra/render/backup";
-import { LABEL_ROLE, LABEL_STATUS, LABEL_TENANT, MONITORING_NETWORK } from "../../../infra/naming";
+import { LABEL_ROLE, LABEL_STATUS, LABEL_TENANT, MONITORING_NETWORK } from "../../../infra/model/naming";
 import { tmpDir } from "../../files";
 import { requireTool } from "../../tools";
 

@@ -11,7 +11,7 @@ import * as path from "path";
 import { stringify } from "yaml";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BACKUP_METRICS_PATH, backupKindPrefix, renderBackupScript } from "../../../infra/render/backup";
-import { TENANT_BUCKET_PREFIX } from "../../../infra/naming";
+import { TENANT_BUCKET_PREFIX } from "../../../infra/model/naming";
 import { alertRules, MIRROR_JOB, renderAlertRules } from "../../../infra/render/monitoring";
 import { tmpDir } from "../../files";
 import { requireTool } from "../../tools";

@@ -28,7 +28,7 @@ import {
   TRAEFIK_METRICS_PASSWORD_FILE,
 } from "../../../infra/render/monitoring";
 import { managementEndpoints } from "../../../infra/render/kestra-config";
-import type { Settings } from "../../../infra/config/schema";
+import type { Settings } from "../../../infra/input/config/schema";
 import { tmpDir } from "../../files";
 import { AMTOOL_0_28, requirePinnedDeb, requireTool } from "../../tools";
 

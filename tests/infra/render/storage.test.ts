@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BUCKET_ACTIONS, OBJECT_ACTIONS, storagePolicyDocument } from "../../../infra/render/storage";
-import { tenantNames } from "../../../infra/naming";
+import { tenantNames } from "../../../infra/model/naming";
 
 const arnBucket = (r: string) => r.replace(/^arn:aws:s3:::/, "").replace(/\/\*$/, "");
 
