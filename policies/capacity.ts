@@ -30,25 +30,9 @@
  */
 import { LABEL_TENANT } from "../infra/model/naming";
 import { nodeMatchesAll, type NodeRole } from "../infra/model/placement";
-import { display, labelsOf, servicesOf, type PolicyResource } from "./model";
+import { display, labelsOf, servicesOf, type CapacityContext, type NodeSpec, type PolicyResource } from "./model";
 
-export interface NodeSpec {
-  name: string;
-  cpus: number;
-  memoryGb: number;
-  diskGb?: number;
-  monthlyCost: number;
-  /** Swarm role (stack config capacity.nodes.<n>.role); undefined: not declared, role constraints assumed to hold. */
-  role?: NodeRole;
-  /** Node labels (capacity.nodes.<n>.labels). */
-  labels?: Record<string, string>;
-}
-
-export interface CapacityContext {
-  currency: string;
-  /** Sorted by name. */
-  nodes: NodeSpec[];
-}
+export type { CapacityContext, NodeSpec } from "./model";
 
 export interface Task {
   service: PolicyResource;

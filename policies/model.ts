@@ -4,7 +4,7 @@
  * helpers the rules share. Pure: no Pulumi, no @pulumi/policy.
  */
 import { CADVISOR_SERVICE, LABEL_LAB, LABEL_ROLE, LABEL_STACK, LABEL_TENANT, MONITORING_SOCKET_PROXY_SERVICE, NODE_EXPORTER_SERVICE, PROMETHEUS_SERVICE, PROXY_SERVICE, PUBLIC_NETWORK, SOCKET_PROXY_SERVICE } from "../infra/model/naming";
-import type { CapacityContext } from "./capacity";
+import type { NodeRole } from "../infra/model/placement";
 
 export interface PolicyResource {
   urn: string;
@@ -29,6 +29,26 @@ export interface Violation {
   urn: string;
   message: string;
   level: Level;
+}
+
+/** A Swarm node as stack config `capacity.nodes` describes it. */
+export interface NodeSpec {
+  name: string;
+  cpus: number;
+  memoryGb: number;
+  diskGb?: number;
+  monthlyCost: number;
+  /** Swarm role (stack config capacity.nodes.<n>.role); undefined: not declared, role constraints assumed to hold. */
+  role?: NodeRole;
+  /** Node labels (capacity.nodes.<n>.labels). */
+  labels?: Record<string, string>;
+}
+
+/** The Swarm's nodes the capacity rules and the plan's cost report read (policies/capacity.ts). */
+export interface CapacityContext {
+  currency: string;
+  /** Sorted by name. */
+  nodes: NodeSpec[];
 }
 
 export interface RuleContext {
