@@ -7,17 +7,17 @@
  *   suspended and offboarded ones; the backup job keeps every status and labels it;
  * - rules: `promtool test rules` on the series each status produces.
  */
-import { spawn, spawnSync, type ChildProcess } from "child_process";
+import { spawn, type ChildProcess } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as path from "path";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { alertRules, BACKUP_JOB, prometheusConfigObject, renderAlertRules, serviceLabelMeta } from "../../../infra/render/monitoring";
+import { BACKUP_JOB, prometheusConfigObject, serviceLabelMeta } from "../../../infra/render/monitoring";
 import { BACKUP_METRICS_PATH } from "../../../infra/render/backup";
 import { LABEL_ROLE, LABEL_STATUS, LABEL_TENANT, MONITORING_NETWORK } from "../../../infra/model/naming";
 import { tmpDir } from "../../files";
 import { requireTool } from "../../tools";
+import { freePort, promtoolRuleTest, type RuleEval } from "./promtool";
 
 let promtool = "";
 let prometheus = "";
@@ -26,16 +26,6 @@ beforeAll(() => {
   prometheus = requireTool("prometheus", "prometheus");
 }, 320_000);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** One gateway per status (and one without the label, as before this change), as dockerswarm discovery labels it. */
 const GATEWAYS: { tenant: string; status?: string }[] = [
@@ -135,22 +125,7 @@ describe("scrape targets by lifecycle status (a real Prometheus runs the rendere
   });
 });
 
-/** `promtool test rules` on the rendered rules: each case's alerts at `at`, exactly. */
-function ruleTest(series: { series: string; values: string }[], evals: { at: string; alert: string; firing: Record<string, string>[]; value?: string }[]) {
-  const dir = tmpDir("kf-lifecycle-rules-");
-  fs.writeFileSync(path.join(dir, "rules.yml"), renderAlertRules());
-  const annotations = (alert: string, labels: Record<string, string>, value = "") =>
-    Object.fromEntries(
-      Object.entries(alertRules().find((r) => r.alert === alert)!.annotations).map(([k, v]) => [
-        k,
-        v.replace(/\{\{ \$value \| \w+ \}\}/g, value).replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, l: string) => labels[l] ?? ""),
-      ]),
-    );
-  const alert_rule_test = evals.map((e) => ({ eval_time: e.at, alertname: e.alert, exp_alerts: e.firing.map((l) => ({ exp_labels: l, exp_annotations: annotations(e.alert, l, e.value) })) }));
-  fs.writeFileSync(path.join(dir, "tests.yml"), stringify({ rule_files: ["rules.yml"], evaluation_interval: "1m", tests: [{ interval: "1m", input_series: series, alert_rule_test }] }));
-  const r = spawnSync(promtool, ["test", "rules", "tests.yml"], { cwd: dir, encoding: "utf8" });
-  return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
-}
+const ruleTest = (series: { series: string; values: string }[], evals: RuleEval[]) => promtoolRuleTest(promtool, series, evals);
 
 const up = (job: string, tenant: string, status: string, values: string) => ({ series: `up{job="${job}",tenant="${tenant}",instance="${tenant}",status="${status}"}`, values });
 const backup = (metric: string, tenant: string, status: string, values: string) => ({ series: `kestra_fleet_backup_${metric}{job="backup",tenant="${tenant}",instance="${tenant}",status="${status}"}`, values });

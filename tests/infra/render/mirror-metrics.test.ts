@@ -6,15 +6,14 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as path from "path";
-import { stringify } from "yaml";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BACKUP_METRICS_PATH, backupKindPrefix, renderBackupScript } from "../../../infra/render/backup";
 import { TENANT_BUCKET_PREFIX } from "../../../infra/model/naming";
-import { alertRules, MIRROR_JOB, renderAlertRules } from "../../../infra/render/monitoring";
+import { MIRROR_JOB } from "../../../infra/render/monitoring";
 import { tmpDir } from "../../files";
 import { requireTool } from "../../tools";
+import { freePort, promtoolRuleTest, type RuleEval } from "./promtool";
 
 const MC_STANDIN = path.join(__dirname, "../../../e2e/standins/mc");
 const INTERVAL = 3600;
@@ -27,16 +26,6 @@ beforeAll(() => {
   promtool = requireTool("promtool", "prometheus");
 }, 320_000);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const running: ChildProcess[] = [];
 afterEach(() => {
@@ -158,22 +147,7 @@ describe("bucket mirror: one tenant's failure stops no other tenant's copy", () 
   }, 30_000);
 });
 
-/** Runs `promtool test rules` on the rendered rules with one test of `series` and the given evaluations. */
-function ruleTest(series: { series: string; values: string }[], evals: { at: string; alert: string; firing: Record<string, string>[]; value?: string }[]) {
-  const dir = tmpDir("kf-mirrules-");
-  fs.writeFileSync(path.join(dir, "rules.yml"), renderAlertRules());
-  const annotations = (alert: string, labels: Record<string, string>, value = "") =>
-    Object.fromEntries(
-      Object.entries(alertRules().find((r) => r.alert === alert)!.annotations).map(([k, v]) => [
-        k,
-        v.replace(/\{\{ \$value \| \w+ \}\}/g, value).replace(/\{\{ \$value \}\}/g, value).replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, l: string) => labels[l] ?? ""),
-      ]),
-    );
-  const alert_rule_test = evals.map((e) => ({ eval_time: e.at, alertname: e.alert, exp_alerts: e.firing.map((l) => ({ exp_labels: l, exp_annotations: annotations(e.alert, l, e.value) })) }));
-  fs.writeFileSync(path.join(dir, "tests.yml"), stringify({ rule_files: ["rules.yml"], evaluation_interval: "1m", tests: [{ interval: "1m", input_series: series, alert_rule_test }] }));
-  const r = spawnSync(promtool, ["test", "rules", "tests.yml"], { cwd: dir, encoding: "utf8" });
-  return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
-}
+const ruleTest = (series: { series: string; values: string }[], evals: RuleEval[]) => promtoolRuleTest(promtool, series, evals);
 
 const m = (metric: string, values: string, tenant?: string) => ({
   series: `kestra_fleet_mirror_${metric}{job="${MIRROR_JOB}",instance="platform_backup_mirror"${tenant ? `,tenant="${tenant}"` : ""}}`,
