@@ -99,7 +99,8 @@ export function secretValues(plan: Plan): { value: string; what: string }[] {
     values.set(text, `secret ${name}`);
     const walk = (v: unknown, at: string) => {
       if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, at ? `${at}.${k}` : k);
-      else if (typeof v === "string" && /password|secret|token/i.test(at)) values.set(v, `${at} in secret ${name}`);
+      // A key naming a file (`password_file`, Prometheus's way to read a credential) holds a path, not a value.
+      else if (typeof v === "string" && /password|secret|token/i.test(at) && !/_file$/i.test(at)) values.set(v, `${at} in secret ${name}`);
     };
     if (text.includes("\n")) {
       try {
