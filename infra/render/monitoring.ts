@@ -259,27 +259,27 @@ function blackboxJob(hostPattern: string) {
   };
 }
 
-/** blackbox exporter's configuration: it holds the probe's service token, so it is a Swarm secret. */
-export function renderBlackboxConfig(clientId: string, clientSecret: string): string {
+/** The probe module both variants share; `http` adds what differs (Access headers, or the lab's TLS check). */
+function blackboxConfig(comment: string, http: Record<string, unknown>): string {
   return (
-    "# Rendered by kestra-fleet: do not edit. Holds the probe's Access service token: delivered as a Swarm secret.\n" +
+    `# Rendered by kestra-fleet: do not edit. ${comment}\n` +
     stringify({
       modules: {
         [PROBE_MODULE]: {
           prober: "http",
           timeout: "15s",
-          http: {
-            method: "GET",
-            valid_status_codes: [200],
-            follow_redirects: false,
-            fail_if_not_ssl: true,
-            preferred_ip_protocol: "ip4",
-            headers: { "CF-Access-Client-Id": clientId, "CF-Access-Client-Secret": clientSecret },
-          },
+          http: { method: "GET", valid_status_codes: [200], follow_redirects: false, fail_if_not_ssl: true, preferred_ip_protocol: "ip4", ...http },
         },
       },
     })
   );
+}
+
+/** blackbox exporter's configuration: it holds the probe's service token, so it is a Swarm secret. */
+export function renderBlackboxConfig(clientId: string, clientSecret: string): string {
+  return blackboxConfig("Holds the probe's Access service token: delivered as a Swarm secret.", {
+    headers: { "CF-Access-Client-Id": clientId, "CF-Access-Client-Secret": clientSecret },
+  });
 }
 
 /**
@@ -289,25 +289,7 @@ export function renderBlackboxConfig(clientId: string, clientSecret: string): st
  * Swarm secret like the Cloudflare variant (one mount, one shape).
  */
 export function renderLabBlackboxConfig(): string {
-  return (
-    "# Rendered by kestra-fleet: do not edit. Lab stack without Cloudflare: no Access headers, self-signed certificate accepted.\n" +
-    stringify({
-      modules: {
-        [PROBE_MODULE]: {
-          prober: "http",
-          timeout: "15s",
-          http: {
-            method: "GET",
-            valid_status_codes: [200],
-            follow_redirects: false,
-            fail_if_not_ssl: true,
-            preferred_ip_protocol: "ip4",
-            tls_config: { insecure_skip_verify: true },
-          },
-        },
-      },
-    })
-  );
+  return blackboxConfig("Lab stack without Cloudflare: no Access headers, self-signed certificate accepted.", { tls_config: { insecure_skip_verify: true } });
 }
 
 /** What Prometheus's configuration is rendered from: stack-level settings only. */
